@@ -1,0 +1,406 @@
+"""Ingest stage: library folder -> ``photos`` and ``ingest_issues`` rows, thumbnails on disk.
+
+Incremental: a file whose size and modification time are unchanged since the last run
+is not opened again; a file that disappeared is marked ``removed``. Decoding runs in a
+process pool (one process per core); the parent alone writes to DuckDB, in short
+batches, so a reader is never locked out for long.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from curation.ingest.decode import (
+    DecodeError,
+    decode_oriented,
+    open_image,
+    oriented_size,
+    save_thumbnail,
+    thumbnail_path,
+    thumbnails,
+)
+from curation.ingest.hashing import perceptual_hash, sha256_file
+from curation.ingest.scan import FileEntry, scan_library
+from curation.records import IngestedPhoto, IngestIssue, PhotoStatus, Severity
+from curation.settings import Settings
+from curation.store import Store
+
+ProgressFn = Callable[[int, int, str], None]
+_BATCH = 64
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    root: Path
+    cache_dir: Path
+    thumb_sizes: tuple[int, ...]
+    max_pixels: int
+    min_year: int
+    now: datetime
+
+
+@dataclass
+class FileOutcome:
+    entry: FileEntry
+    photo: IngestedPhoto | None
+    issues: list[IngestIssue]
+
+
+@dataclass
+class IngestReport:
+    library_id: int
+    run_id: int
+    root: Path
+    n_files: int = 0
+    n_new: int = 0
+    n_changed: int = 0
+    n_unchanged: int = 0
+    n_removed: int = 0
+    n_skipped: int = 0
+    n_warnings: int = 0
+    seconds: float = 0.0
+    issues: list[IngestIssue] = field(default_factory=list)
+
+    @property
+    def n_processed(self) -> int:
+        return self.n_new + self.n_changed
+
+
+def process_file(entry: FileEntry, cfg: WorkerConfig) -> FileOutcome:
+    """Everything the ingest needs from one file. Never raises for a bad file."""
+    from curation.ingest.metadata import read_metadata
+
+    path = cfg.root / entry.rel_path
+    try:
+        sha = sha256_file(path)
+    except OSError as exc:
+        return _skipped(entry, "unreadable", f"Cannot read the file: {exc.strerror or exc}.")
+    try:
+        image = open_image(path, max_pixels=cfg.max_pixels)
+    except DecodeError as exc:
+        return _skipped(entry, exc.code, exc.reason)
+    with image:
+        meta = read_metadata(path, image, now=cfg.now, min_year=cfg.min_year)
+        width, height = oriented_size(image, meta.orientation)
+        fmt = "JPEG" if image.format == "MPO" else image.format
+        cached = [thumbnail_path(cfg.cache_dir, sha, s) for s in cfg.thumb_sizes]
+        try:
+            if all(p.exists() for p in cached):
+                # Same content seen before (exact duplicate or a moved file): reuse.
+                from PIL import Image
+
+                with Image.open(cached[0]) as small:
+                    phash = perceptual_hash(small)
+            else:
+                rgb = decode_oriented(image, meta.orientation, max(cfg.thumb_sizes))
+                thumbs = thumbnails(rgb, cfg.thumb_sizes)
+                for thumb, target in zip(thumbs, cached, strict=True):
+                    save_thumbnail(thumb, target)
+                phash = perceptual_hash(thumbs[0])
+        except DecodeError as exc:
+            return _skipped(entry, exc.code, exc.reason)
+        except OSError as exc:
+            return _skipped(entry, "corrupt", f"The image data cannot be decoded: {exc}.")
+    photo = IngestedPhoto(
+        rel_path=entry.rel_path,
+        sha256=sha,
+        size_bytes=entry.size,
+        mtime_ns=entry.mtime_ns,
+        format=fmt,
+        width=width,
+        height=height,
+        phash=phash,
+        meta=meta,
+    )
+    issues = [IngestIssue(entry.rel_path, code, reason, Severity.WARNING) for code, reason in meta.warnings]
+    return FileOutcome(entry, photo, issues)
+
+
+def _skipped(entry: FileEntry, code: str, reason: str) -> FileOutcome:
+    return FileOutcome(entry, None, [IngestIssue(entry.rel_path, code, reason, Severity.SKIPPED)])
+
+
+def _process_batch(args: tuple[list[FileEntry], WorkerConfig]) -> list[FileOutcome]:
+    entries, cfg = args
+    return [process_file(e, cfg) for e in entries]
+
+
+def _run_outcomes(
+    entries: list[FileEntry], cfg: WorkerConfig, workers: int
+) -> Iterator[FileOutcome]:
+    """Process files in order (deterministic ids), in a process pool when it pays."""
+    if workers <= 1 or len(entries) < 8:
+        for entry in entries:
+            yield process_file(entry, cfg)
+        return
+    chunks = [entries[i : i + 4] for i in range(0, len(entries), 4)]
+    # spawn, not fork: the parent may be a threaded Streamlit server or hold torch.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for outcomes in pool.map(_process_batch, [(c, cfg) for c in chunks]):
+            yield from outcomes
+
+
+def register_library(store: Store, root: Path) -> int:
+    root = root.resolve()
+    with store.connect() as con:
+        row = con.execute("SELECT library_id FROM libraries WHERE root = ?", [str(root)]).fetchone()
+        if row:
+            return int(row[0])
+        return int(
+            con.execute(
+                "INSERT INTO libraries (root, name) VALUES (?, ?) RETURNING library_id",
+                [str(root), root.name],
+            ).fetchone()[0]
+        )
+
+
+def ingest_library(
+    root: Path,
+    store: Store,
+    settings: Settings,
+    *,
+    progress: ProgressFn | None = None,
+    now: datetime | None = None,
+) -> IngestReport:
+    started = time.perf_counter()
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"Library folder not found: {root}")
+    root = root.resolve()
+    now = now or datetime.now()
+    library_id = register_library(store, root)
+    with store.connect() as con:
+        run_id = int(
+            con.execute(
+                "INSERT INTO runs (library_id, started_at, status, stages) "
+                "VALUES (?, ?, 'running', 'ingest') RETURNING run_id",
+                [library_id, now],
+            ).fetchone()[0]
+        )
+        known = {
+            r[0]: (r[1], r[2], r[3])
+            for r in con.execute(
+                "SELECT rel_path, size_bytes, mtime_ns, status FROM photos WHERE library_id = ?",
+                [library_id],
+            ).fetchall()
+        }
+    report = IngestReport(library_id=library_id, run_id=run_id, root=root)
+    scan = scan_library(root)
+    report.n_files = len(scan.files)
+    todo: list[FileEntry] = []
+    for entry in scan.files:
+        previous = known.get(entry.rel_path)
+        if previous is None or previous[2] == PhotoStatus.REMOVED:
+            report.n_new += 1
+            todo.append(entry)
+        elif (previous[0], previous[1]) != (entry.size, entry.mtime_ns):
+            report.n_changed += 1
+            todo.append(entry)
+        else:
+            report.n_unchanged += 1
+    on_disk = {e.rel_path for e in scan.files}
+    gone = [p for p, prev in known.items() if p not in on_disk and prev[2] != PhotoStatus.REMOVED]
+
+    cfg = WorkerConfig(
+        root=root,
+        cache_dir=settings.cache,
+        thumb_sizes=tuple(settings.ingest.thumb_sizes),
+        max_pixels=settings.ingest.max_pixels,
+        min_year=settings.ingest.min_year,
+        now=now,
+    )
+    _write_scan_issues(store, library_id, run_id, scan.issues)
+    report.issues.extend(scan.issues)
+    report.n_skipped += len(scan.issues)
+    batch: list[FileOutcome] = []
+    for done, outcome in enumerate(_run_outcomes(todo, cfg, settings.ingest.workers), start=1):
+        batch.append(outcome)
+        report.issues.extend(outcome.issues)
+        report.n_skipped += outcome.photo is None
+        report.n_warnings += sum(i.severity == Severity.WARNING for i in outcome.issues)
+        if len(batch) >= _BATCH:
+            _write_batch(store, library_id, run_id, batch)
+            batch = []
+        if progress:
+            progress(done, len(todo), outcome.entry.rel_path)
+    if batch:
+        _write_batch(store, library_id, run_id, batch)
+    report.n_removed = _mark_removed(store, library_id, gone, now)
+    report.n_warnings += _flag_exact_duplicates(store, library_id, run_id, report)
+    report.seconds = time.perf_counter() - started
+    with store.connect() as con:
+        con.execute(
+            "UPDATE runs SET finished_at = ?, status = 'done', n_files = ?, n_new = ?, n_changed = ?, "
+            "n_unchanged = ?, n_removed = ?, n_skipped = ?, n_warnings = ?, seconds = ? WHERE run_id = ?",
+            [
+                datetime.now(),
+                report.n_files,
+                report.n_new,
+                report.n_changed,
+                report.n_unchanged,
+                report.n_removed,
+                report.n_skipped,
+                report.n_warnings,
+                report.seconds,
+                run_id,
+            ],
+        )
+    return report
+
+
+_PHOTO_COLUMNS = [
+    "library_id", "rel_path", "status", "size_bytes", "mtime_ns", "sha256", "format", "width",
+    "height", "orientation", "phash", "camera_make", "camera_model", "taken_at", "tz_offset_min",
+    "time_source", "time_reliable", "lat", "lon", "alt", "first_run_id", "last_run_id", "removed_at",
+]  # fmt: skip
+
+
+def _photo_row(library_id: int, run_id: int, outcome: FileOutcome) -> dict:
+    entry, photo = outcome.entry, outcome.photo
+    row = dict.fromkeys(_PHOTO_COLUMNS)
+    row.update(
+        library_id=library_id,
+        rel_path=entry.rel_path,
+        size_bytes=entry.size,
+        mtime_ns=entry.mtime_ns,
+        first_run_id=run_id,
+        last_run_id=run_id,
+        status=PhotoStatus.SKIPPED.value,
+    )
+    if photo is not None:
+        m = photo.meta
+        row.update(
+            status=PhotoStatus.OK.value,
+            sha256=photo.sha256,
+            format=photo.format,
+            width=photo.width,
+            height=photo.height,
+            orientation=m.orientation,
+            phash=photo.phash,
+            camera_make=m.camera_make,
+            camera_model=m.camera_model,
+            taken_at=m.taken_at,
+            tz_offset_min=m.tz_offset_min,
+            time_source=m.time_source.value,
+            time_reliable=m.time_reliable,
+            lat=m.lat,
+            lon=m.lon,
+            alt=m.alt,
+        )
+    return row
+
+
+def _write_batch(store: Store, library_id: int, run_id: int, batch: list[FileOutcome]) -> None:
+    frame = pd.DataFrame([_photo_row(library_id, run_id, o) for o in batch], columns=_PHOTO_COLUMNS)
+    frame["taken_at"] = pd.to_datetime(frame["taken_at"])
+    frame["removed_at"] = pd.to_datetime(frame["removed_at"])
+    for col in ("width", "height", "orientation", "tz_offset_min"):
+        frame[col] = frame[col].astype("Int64")
+    frame["time_reliable"] = frame["time_reliable"].astype("boolean")
+    issues = _issue_frame(library_id, run_id, [i for o in batch for i in o.issues])
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _PHOTO_COLUMNS[2:] if c != "first_run_id")
+    cols = ", ".join(_PHOTO_COLUMNS)
+    with store.connect() as con:
+        con.begin()
+        con.register("batch_photos", frame)
+        con.execute(
+            f"INSERT INTO photos ({cols}) SELECT {cols} FROM batch_photos "
+            f"ON CONFLICT (library_id, rel_path) DO UPDATE SET {updates}"
+        )
+        con.execute(
+            "DELETE FROM ingest_issues WHERE library_id = ? AND rel_path IN (SELECT rel_path FROM batch_photos)",
+            [library_id],
+        )
+        if len(issues):
+            con.register("batch_issues", issues)
+            con.execute("INSERT INTO ingest_issues SELECT * FROM batch_issues")
+        con.commit()
+
+
+def _issue_frame(library_id: int, run_id: int, issues: Iterable[IngestIssue]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "library_id": library_id,
+                "rel_path": i.path,
+                "run_id": run_id,
+                "severity": i.severity.value,
+                "code": i.code,
+                "reason": i.reason,
+            }
+            for i in issues
+        ],
+        columns=["library_id", "rel_path", "run_id", "severity", "code", "reason"],
+    )
+
+
+def _write_scan_issues(store: Store, library_id: int, run_id: int, issues: list[IngestIssue]) -> None:
+    """Scan-level problems (loops, broken links, unreadable folders) are found afresh by every
+    scan, and they are exactly the issues with no ``photos`` row: replace them all."""
+    frame = _issue_frame(library_id, run_id, issues)
+    with store.connect() as con:
+        con.begin()
+        con.execute(
+            "DELETE FROM ingest_issues WHERE library_id = ? "
+            "AND rel_path NOT IN (SELECT rel_path FROM photos WHERE library_id = ?)",
+            [library_id, library_id],
+        )
+        if len(frame):
+            con.register("scan_issues", frame)
+            con.execute("INSERT INTO ingest_issues SELECT * FROM scan_issues")
+        con.commit()
+
+
+def _mark_removed(store: Store, library_id: int, gone: list[str], now: datetime) -> int:
+    if not gone:
+        return 0
+    frame = pd.DataFrame({"rel_path": gone})
+    with store.connect() as con:
+        con.begin()
+        con.register("gone", frame)
+        con.execute(
+            "UPDATE photos SET status = 'removed', removed_at = ? "
+            "WHERE library_id = ? AND rel_path IN (SELECT rel_path FROM gone)",
+            [now, library_id],
+        )
+        con.execute(
+            "DELETE FROM ingest_issues WHERE library_id = ? AND rel_path IN (SELECT rel_path FROM gone)",
+            [library_id],
+        )
+        con.commit()
+    return len(gone)
+
+
+def _flag_exact_duplicates(store: Store, library_id: int, run_id: int, report: IngestReport) -> int:
+    """Files processed in this run whose bytes equal an earlier path's (by path order)."""
+    with store.connect() as con:
+        rows = con.execute(
+            """
+            WITH ok AS (SELECT rel_path, sha256, last_run_id FROM photos
+                        WHERE library_id = ? AND status = 'ok'),
+                 firsts AS (SELECT sha256, min(rel_path) AS original FROM ok GROUP BY sha256
+                            HAVING count(*) > 1)
+            SELECT ok.rel_path, firsts.original FROM ok JOIN firsts USING (sha256)
+            WHERE ok.rel_path <> firsts.original AND ok.last_run_id = ?
+            ORDER BY ok.rel_path
+            """,
+            [library_id, run_id],
+        ).fetchall()
+        issues = [
+            IngestIssue(path, "exact_duplicate", f"Exact duplicate of {original} (same bytes).")
+            for path, original in rows
+        ]
+        if issues:
+            con.register("dups", _issue_frame(library_id, run_id, issues))
+            con.execute("INSERT INTO ingest_issues SELECT * FROM dups")
+    report.issues.extend(issues)
+    return len(issues)
