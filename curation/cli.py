@@ -53,9 +53,12 @@ def run(
     library: Annotated[Path, typer.Argument(help="Folder of photos (scanned recursively).")],
     db: DbOption = None,
     workers: Annotated[int | None, typer.Option(help="Decoding processes (default: settings).")] = None,
+    stages: Annotated[
+        str | None, typer.Option(help="Comma-separated stages to run (default: all): ingest,vision,faces.")
+    ] = None,
 ) -> None:
     """Ingest a library (only new or changed files) and curate it."""
-    from curation.ingest.pipeline import ingest_library
+    from curation.pipeline.runner import Stage, parse_stages, run_library
 
     settings, store = _store(db)
     if workers is not None:
@@ -63,17 +66,26 @@ def run(
     if not library.is_dir():
         raise _fail(f"Library folder not found: {library}")
     try:
-        with _progress() as bar:
-            task = bar.add_task("ingest", total=None, item="")
-
-            def on_progress(done: int, total: int, item: str) -> None:
-                bar.update(task, completed=done, total=total, item=item[-40:])
-
-            report = ingest_library(library, store, settings, progress=on_progress)
-            bar.update(task, item="")
-    except StoreError as exc:
+        chosen = parse_stages(stages)
+    except ValueError as exc:
         raise _fail(str(exc)) from exc
+    try:
+        with _progress() as bar:
+            tasks = {stage: bar.add_task(stage.value, total=None, item="", start=False) for stage in chosen}
 
+            def on_progress(stage: Stage, done: int, total: int, item: str) -> None:
+                bar.start_task(tasks[stage])
+                bar.update(tasks[stage], completed=done, total=total, item=item[-40:])
+
+            result = run_library(library, store, settings, stages=chosen, progress=on_progress)
+            for task in tasks.values():
+                bar.update(task, item="")
+    except (StoreError, ValueError, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from exc
+    report = result.reports.get(Stage.INGEST)
+    if report is None:
+        console.print(f"Ran {', '.join(s.value for s in chosen)} on {library}.")
+        return
     table = Table(title=f"Ingest of {report.root}", show_header=False)
     for label, value in [
         ("files found", report.n_files),

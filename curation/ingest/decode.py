@@ -67,9 +67,11 @@ def open_image(path: Path, *, max_pixels: int) -> Image.Image:
             warnings.simplefilter("ignore")
             image = Image.open(path)
     except UnidentifiedImageError as exc:
+        content = _sniff(path)
+        if "broken header" in content:
+            raise DecodeError("corrupt", f"The file is {content}: no decoder can open it.") from exc
         raise DecodeError(
-            "not_image",
-            f"Not an image: the content ({_sniff(path)}) is not a format Pillow can read.",
+            "not_image", f"Not an image: the content ({content}) is not a format Pillow can read."
         ) from exc
     except PermissionError as exc:
         raise DecodeError("unreadable", "Permission denied: cannot read the file.") from exc
@@ -101,6 +103,10 @@ def _sniff(path: Path) -> str:
         head = path.read_bytes()[:64] if path.stat().st_size < 64 else path.open("rb").read(64)
     except OSError:
         return "unreadable"
+    if head.startswith(b"\xff\xd8"):
+        return "JPEG data with a broken header"
+    if head.startswith(b"\x89PNG"):
+        return "PNG data with a broken header"
     if head.startswith(b"%PDF"):
         return "a PDF document"
     if head.startswith((b"PK\x03\x04",)):

@@ -1,0 +1,341 @@
+"""Face detection, landmarks and 128-d identity embeddings (dlib), plus face thumbnails.
+
+The models are dlib's: a frontal-face detector (HOG + linear SVM, or the MMOD CNN), the
+5-point shape predictor that aligns each face, and the ResNet that maps an aligned
+150x150 face chip to a 128-d vector where two faces of one person lie closer than about
+0.6 (euclidean). The weights ship in the ``face_recognition_models`` wheel; nothing is
+loaded until :meth:`FaceModel.load` (or the first call) so importing this is free.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+EMBEDDING_DIM = 128
+
+# The HOG detector scans 80x80 windows, so at upsample 0 it cannot see a face smaller than
+# about 80 px; each upsample halves that and costs ~4x. We want faces down to 4 % of the
+# longest side (41 px in the usual 1024 px image → upsample 1) but never below 40 px:
+# smaller faces give embeddings too blurry to trust, so finding them only adds noise.
+_HOG_WINDOW_PX = 80
+_CNN_WINDOW_PX = 50  # the MMOD model is trained on ~40-80 px faces
+
+
+class DetectorKind(StrEnum):
+    HOG = "hog"  # fast on CPU (~0.3 s for a 1024 px photo), frontal and near-frontal faces
+    CNN = "cnn"  # MMOD CNN: also finds turned and tilted faces, ~20x slower on CPU
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected face.
+
+    ``box`` is (left, top, right, bottom) in pixels of the image that was passed in; it may
+    reach slightly outside it (dlib boxes do for faces cut by the frame). ``box_norm`` is
+    the same box divided by the image width/height, so it maps onto any resized copy.
+    """
+
+    box: tuple[int, int, int, int]
+    box_norm: tuple[float, float, float, float]
+    confidence: float  # HOG: SVM margin (>0 is a face, >1 a clear one); CNN: MMOD score
+    embedding: np.ndarray  # (128,) float32, not normalised: compare with euclidean distance
+    landmarks: tuple[tuple[float, float], ...] | None = None  # 5 points, image pixels
+    model_version: str = ""
+
+    @property
+    def width(self) -> int:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> int:
+        return self.box[3] - self.box[1]
+
+    def box_in(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """The box in pixels of a copy of the photo that is ``width`` x ``height``."""
+        left, top, right, bottom = self.box_norm
+        return (
+            round(left * width),
+            round(top * height),
+            round(right * width),
+            round(bottom * height),
+        )
+
+
+class ModelFilesNotFound(FileNotFoundError):
+    """The dlib weight files are missing."""
+
+
+def default_model_dir() -> Path:
+    """The ``models/`` folder of the installed ``face_recognition_models`` package.
+
+    Found without importing the package: its ``__init__`` imports ``pkg_resources``, which
+    new setuptools no longer has.
+    """
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelFilesNotFound(
+            "The dlib face model weights are not installed. "
+            "Install them with: pip install face_recognition_models"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+def _require(path: Path) -> str:
+    if not path.is_file():
+        raise ModelFilesNotFound(
+            f"Face model file {path.name} not found in {path.parent}. "
+            "Reinstall face_recognition_models or pass model_dir= to the face model."
+        )
+    return str(path)
+
+
+class FaceModel(ABC):
+    """Base class: ``load()`` once, then ``detect_and_embed(image)`` per photo."""
+
+    name: str = ""
+
+    def __init__(self) -> None:
+        self._loaded = False
+        # dlib's networks keep scratch buffers, so one instance must not run two images at
+        # once; the lock makes a shared (cached) instance safe for Streamlit's threads.
+        self._lock = threading.Lock()
+
+    @property
+    def model_version(self) -> str:
+        return self.name
+
+    def load(self) -> FaceModel:
+        with self._lock:
+            if not self._loaded:
+                self._load()
+                self._loaded = True
+        return self
+
+    def detect_and_embed(self, image: Image.Image) -> list[Face]:
+        """Faces in an upright RGB image, biggest first."""
+        if not isinstance(image, Image.Image):
+            raise TypeError(
+                f"detect_and_embed expects a PIL image, got {type(image).__name__}; "
+                "open the photo with PIL.Image.open(...) and apply ImageOps.exif_transpose"
+            )
+        if image.width < 1 or image.height < 1:
+            raise ValueError(f"the image is empty ({image.width}x{image.height})")
+        if image.mode != "RGB":
+            image = image.convert("RGB")
+        self.load()
+        pixels = np.asarray(image)
+        with self._lock:
+            faces = self._detect_and_embed(pixels)
+        return sorted(faces, key=lambda f: f.width * f.height, reverse=True)
+
+    @abstractmethod
+    def _load(self) -> None: ...
+
+    @abstractmethod
+    def _detect_and_embed(self, pixels: np.ndarray) -> list[Face]: ...
+
+
+def choose_upsample(longest_side: int, *, window_px: int, min_face_fraction: float,
+                    min_face_px: float, max_upsample: int) -> int:
+    """How many times the detector must double the image to see the smallest face wanted."""
+    smallest_face_px = max(1.0, min_face_px, min_face_fraction * longest_side)
+    needed = math.ceil(math.log2(window_px / smallest_face_px)) if smallest_face_px < window_px else 0
+    return max(0, min(max_upsample, needed))
+
+
+class DlibResNetFaceModel(FaceModel):
+    """dlib detector + 5-point alignment + ResNet-34 descriptor (99.38 % on LFW)."""
+
+    def __init__(
+        self,
+        *,
+        detector: DetectorKind | str = DetectorKind.HOG,
+        min_confidence: float | None = None,
+        min_face_fraction: float = 0.04,
+        min_face_px: float = 40.0,
+        max_upsample: int = 2,
+        num_jitters: int = 1,
+        model_dir: Path | str | None = None,
+    ) -> None:
+        super().__init__()
+        self.detector = detector
+        self.min_confidence = min_confidence
+        self.min_face_fraction = min_face_fraction
+        self.min_face_px = min_face_px
+        self.max_upsample = max_upsample
+        self.num_jitters = num_jitters
+        self.model_dir = model_dir
+        self.name = "dlib_resnet" if str(detector) == DetectorKind.HOG else "dlib_resnet_cnn"
+
+    @property
+    def model_version(self) -> str:
+        return f"{self.name}/resnet_v1/jitter{self.num_jitters}"
+
+    def _validate(self) -> DetectorKind:
+        try:
+            kind = DetectorKind(self.detector)
+        except ValueError:
+            options = ", ".join(k.value for k in DetectorKind)
+            raise ValueError(f"detector must be one of {options}, got {self.detector!r}") from None
+        if not 0 < self.min_face_fraction < 1:
+            raise ValueError(
+                f"min_face_fraction is a share of the longest side, in (0, 1); "
+                f"got {self.min_face_fraction}"
+            )
+        if self.min_face_px <= 0:
+            raise ValueError(f"min_face_px must be > 0, got {self.min_face_px}")
+        if not 0 <= self.max_upsample <= 3:
+            raise ValueError(f"max_upsample must be 0..3, got {self.max_upsample}")
+        if self.num_jitters < 1:
+            raise ValueError(f"num_jitters must be >= 1, got {self.num_jitters}")
+        return kind
+
+    def _load(self) -> None:
+        kind = self._validate()
+        try:
+            import dlib
+        except ImportError as exc:  # pragma: no cover - dlib is a hard dependency
+            raise ImportError(
+                "Face recognition needs dlib: pip install dlib-bin face_recognition_models"
+            ) from exc
+        model_dir = Path(self.model_dir) if self.model_dir else default_model_dir()
+        self._kind = kind
+        if kind is DetectorKind.HOG:
+            self._detector = dlib.get_frontal_face_detector()
+            # SVM margin 0 is the detector's own decision boundary; lower finds more
+            # profile-ish faces but also faces in bark and fabric.
+            self._threshold = 0.0 if self.min_confidence is None else self.min_confidence
+        else:
+            self._detector = dlib.cnn_face_detection_model_v1(
+                _require(model_dir / "mmod_human_face_detector.dat")
+            )
+            self._threshold = 0.5 if self.min_confidence is None else self.min_confidence
+        self._shape_predictor = dlib.shape_predictor(
+            _require(model_dir / "shape_predictor_5_face_landmarks.dat")
+        )
+        self._encoder = dlib.face_recognition_model_v1(
+            _require(model_dir / "dlib_face_recognition_resnet_model_v1.dat")
+        )
+        self._dlib = dlib
+
+    def _detect(self, pixels: np.ndarray) -> list[tuple[Any, float]]:
+        longest = max(pixels.shape[0], pixels.shape[1])
+        if self._kind is DetectorKind.HOG:
+            up = choose_upsample(longest, window_px=_HOG_WINDOW_PX,
+                                 min_face_fraction=self.min_face_fraction,
+                                 min_face_px=self.min_face_px,
+                                 max_upsample=self.max_upsample)
+            rects, scores, _ = self._detector.run(pixels, up, self._threshold)
+            return list(zip(rects, scores, strict=True))
+        # The CNN is ~4x dearer per upsample than HOG, so it gets one fewer.
+        up = choose_upsample(longest, window_px=_CNN_WINDOW_PX,
+                             min_face_fraction=self.min_face_fraction,
+                             min_face_px=self.min_face_px,
+                             max_upsample=max(0, self.max_upsample - 1))
+        found = self._detector(pixels, up)
+        return [(d.rect, d.confidence) for d in found if d.confidence >= self._threshold]
+
+    def _detect_and_embed(self, pixels: np.ndarray) -> list[Face]:
+        detections = self._detect(pixels)
+        if not detections:
+            return []
+        dlib = self._dlib
+        shapes = dlib.full_object_detections()
+        for rect, _ in detections:
+            shapes.append(self._shape_predictor(pixels, rect))
+        # One call for all faces of the photo: dlib batches the chips through the network.
+        descriptors = self._encoder.compute_face_descriptor(pixels, shapes, self.num_jitters)
+        height, width = pixels.shape[:2]
+        faces = []
+        for (rect, score), shape, descriptor in zip(detections, shapes, descriptors, strict=True):
+            box = (rect.left(), rect.top(), rect.right(), rect.bottom())
+            faces.append(
+                Face(
+                    box=box,
+                    box_norm=(box[0] / width, box[1] / height, box[2] / width, box[3] / height),
+                    confidence=float(score),
+                    embedding=np.asarray(descriptor, dtype=np.float32).reshape(EMBEDDING_DIM),
+                    landmarks=tuple(
+                        (float(shape.part(i).x), float(shape.part(i).y))
+                        for i in range(shape.num_parts)
+                    ),
+                    model_version=self.model_version,
+                )
+            )
+        return faces
+
+
+_REGISTRY: dict[str, Callable[..., FaceModel]] = {}
+
+
+def register_face_model(name: str) -> Callable[[Callable[..., FaceModel]], Callable[..., FaceModel]]:
+    def decorator(factory: Callable[..., FaceModel]) -> Callable[..., FaceModel]:
+        if name in _REGISTRY:
+            raise ValueError(f"face model {name!r} is already registered")
+        _REGISTRY[name] = factory
+        return factory
+
+    return decorator
+
+
+@register_face_model("dlib_resnet")
+def _dlib_resnet(**kwargs: Any) -> FaceModel:
+    return DlibResNetFaceModel(detector=DetectorKind.HOG, **kwargs)
+
+
+@register_face_model("dlib_resnet_cnn")
+def _dlib_resnet_cnn(**kwargs: Any) -> FaceModel:
+    return DlibResNetFaceModel(detector=DetectorKind.CNN, **kwargs)
+
+
+def list_face_models() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def create_face_model(name: str = "dlib_resnet", **kwargs: Any) -> FaceModel:
+    """A face model by name; weights load on first use (or ``.load()``)."""
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown face model {name!r}. Available: {', '.join(list_face_models())}. "
+            "Pass one of these names (setting: face_model)."
+        ) from None
+    return factory(**kwargs)
+
+
+def face_crop(
+    image: Image.Image, face: Face, size: int = 160, *, margin: float = 0.4
+) -> Image.Image:
+    """A square ``size`` px thumbnail of ``face``, with ``margin`` (share of the box side)
+    of context around it so hair and chin show. Works on any resized copy of the photo the
+    face was found in (it uses ``box_norm``); parts outside the photo are filled grey."""
+    if size < 1:
+        raise ValueError(f"size must be >= 1, got {size}")
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    left, top, right, bottom = face.box_norm
+    cx = (left + right) / 2 * image.width
+    cy = (top + bottom) / 2 * image.height
+    side = max((right - left) * image.width, (bottom - top) * image.height) * (1 + 2 * margin)
+    half = max(side / 2, 0.5)
+    box = (round(cx - half), round(cy - half), round(cx + half), round(cy + half))
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    # Image.crop pads with black outside the image; a neutral grey looks less like a border.
+    inside = (max(box[0], 0), max(box[1], 0), min(box[2], image.width), min(box[3], image.height))
+    canvas = Image.new("RGB", (box[2] - box[0], box[3] - box[1]), (128, 128, 128))
+    if inside[0] < inside[2] and inside[1] < inside[3]:
+        canvas.paste(image.crop(inside), (inside[0] - box[0], inside[1] - box[1]))
+    return canvas.resize((size, size), Image.Resampling.LANCZOS)

@@ -1,0 +1,826 @@
+"""Faces → people: clustering, stable person ids, incremental assignment, user edits,
+and who appears with whom.
+
+Everything here is pure: numpy arrays and dataclasses in, dataclasses out. Persisting
+(DuckDB) is the caller's job; :meth:`PeopleIndex.to_records` / :meth:`PeopleIndex.from_records`
+give it the few tables it needs.
+
+Distances are euclidean between dlib 128-d descriptors. dlib calls two faces the same
+person below 0.6, but that is tuned on adult celebrities: on family photos it merges
+siblings and look-alikes. Average linkage at 0.53 separated every person of the sample
+set (children included) with margin on both sides; see docs/faces.md.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+DEFAULT_THRESHOLD = 0.53
+# A new face joins a person when its root-mean-square distance to the person's faces is
+# below this; same scale as the clustering threshold (average linkage ≈ mean distance).
+DEFAULT_ASSIGN_THRESHOLD = 0.53
+# Clustering keeps a few (faces x faces) float64 matrices per connected component of the
+# "closer than threshold" graph; 6000 faces is ~0.3 GB each. Beyond that we refuse with a
+# message rather than swap (a library grows through assign_new_faces anyway).
+MAX_COMPONENT = 6_000
+
+
+class Linkage(StrEnum):
+    AVERAGE = "average"  # mean pairwise distance: robust to one odd photo (default)
+    COMPLETE = "complete"  # farthest pair: purest clusters, splits people across ages
+    SINGLE = "single"  # nearest pair: chains siblings and look-alikes together
+
+
+# ----------------------------------------------------------------------------- clustering
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _pairs_array(pairs: Iterable[tuple[int, int]], n: int, what: str) -> np.ndarray:
+    arr = np.asarray(list(pairs), dtype=np.int64).reshape(-1, 2)
+    if arr.size and (arr.min() < 0 or arr.max() >= n):
+        raise ValueError(f"{what} holds an index outside 0..{n - 1}")
+    return arr
+
+
+def _validate_embeddings(embeddings: np.ndarray) -> np.ndarray:
+    x = np.asarray(embeddings, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"embeddings must be a 2-d array (n_faces, dim), got shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("embeddings contain NaN or infinite values")
+    return x
+
+
+def _close_pairs(x: np.ndarray, threshold: float, chunk: int = 2048) -> np.ndarray:
+    """All (i, j), i < j, with distance <= threshold; chunked so memory stays O(chunk * n)."""
+    sq = np.einsum("ij,ij->i", x, x)
+    found = []
+    for start in range(0, len(x), chunk):
+        block = x[start : start + chunk]
+        d2 = sq[start : start + chunk, None] + sq[None, :] - 2.0 * block @ x.T
+        i, j = np.nonzero(d2 <= threshold * threshold + 1e-9)
+        i = i + start
+        keep = i < j
+        found.append(np.stack([i[keep], j[keep]], axis=1))
+    return np.concatenate(found) if found else np.empty((0, 2), dtype=np.int64)
+
+
+def _agglomerate(
+    dist: np.ndarray, sizes: np.ndarray, forbidden: np.ndarray, threshold: float, method: Linkage
+) -> np.ndarray:
+    """Constrained agglomerative clustering on a (groups x groups) distance matrix.
+
+    Returns a cluster root per group. Lance-Williams updates; each row caches its nearest
+    allowed neighbour, so a merge only rescans the rows that pointed at the merged pair:
+    for these three linkages d(k, i+j) >= min(d(k, i), d(k, j)), so no other row's
+    nearest distance can drop, and cannot-link only turns distances infinite.
+    """
+    m = len(dist)
+    d = dist.copy()
+    np.fill_diagonal(d, np.inf)
+    allowed = np.where(forbidden, np.inf, d)
+    size = sizes.astype(np.float64).copy()
+    alive = np.ones(m, dtype=bool)
+    root = np.arange(m)
+    nearest = allowed.argmin(axis=1)
+    nearest_d = allowed[np.arange(m), nearest]
+    while True:
+        i = int(np.argmin(np.where(alive, nearest_d, np.inf)))
+        if not alive[i] or nearest_d[i] > threshold:
+            break
+        j = int(nearest[i])
+        if method is Linkage.AVERAGE:
+            new = (size[i] * d[i] + size[j] * d[j]) / (size[i] + size[j])
+        elif method is Linkage.COMPLETE:
+            new = np.maximum(d[i], d[j])
+        else:
+            new = np.minimum(d[i], d[j])
+        size[i] += size[j]
+        alive[j] = False
+        root[root == j] = i
+        forbidden[i] |= forbidden[j]
+        forbidden[:, i] = forbidden[i]
+        d[i] = new
+        d[:, i] = new
+        d[i, i] = np.inf
+        d[j] = np.inf
+        d[:, j] = np.inf
+        row = np.where(forbidden[i] | ~alive, np.inf, d[i])
+        allowed[i] = row
+        allowed[:, i] = row
+        allowed[j] = np.inf
+        allowed[:, j] = np.inf
+        nearest_d[j] = np.inf
+        stale = np.nonzero(alive & ((nearest == i) | (nearest == j)))[0]
+        stale = np.union1d(stale, [i])
+        nearest[stale] = allowed[stale].argmin(axis=1)
+        nearest_d[stale] = allowed[stale, nearest[stale]]
+    return root
+
+
+def cluster_faces(
+    embeddings: np.ndarray,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    linkage: Linkage | str = Linkage.AVERAGE,
+    photo_ids: Sequence[Hashable] | None = None,
+    must_link: Iterable[tuple[int, int]] = (),
+    cannot_link: Iterable[tuple[int, int]] = (),
+) -> np.ndarray:
+    """Group face embeddings into persons; returns one label per face (0 = biggest person).
+
+    Agglomerative clustering that stops when the closest two clusters are farther apart
+    than ``threshold``; a face far from everyone stays a person of its own. ``photo_ids``
+    adds the rule that one photo shows a person at most once. ``must_link`` /
+    ``cannot_link`` are face-index pairs (user edits); they always win over distances.
+    """
+    x = _validate_embeddings(embeddings)
+    n = len(x)
+    if not threshold > 0:
+        raise ValueError(f"threshold must be > 0, got {threshold}")
+    try:
+        method = Linkage(linkage)
+    except ValueError:
+        options = ", ".join(m.value for m in Linkage)
+        raise ValueError(f"linkage must be one of {options}, got {linkage!r}") from None
+    if photo_ids is not None and len(photo_ids) != n:
+        raise ValueError(f"photo_ids has {len(photo_ids)} entries for {n} embeddings")
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    must = _pairs_array(must_link, n, "must_link")
+    cannot = _pairs_array(cannot_link, n, "cannot_link")
+    if photo_ids is not None:
+        by_photo: dict[Hashable, list[int]] = defaultdict(list)
+        for i, photo in enumerate(photo_ids):
+            by_photo[photo].append(i)
+        same_photo = [(a, b) for idx in by_photo.values() if len(idx) > 1
+                      for k, a in enumerate(idx) for b in idx[k + 1 :]]
+        if same_photo:
+            cannot = np.concatenate([cannot, np.asarray(same_photo, dtype=np.int64)])
+
+    # Must-linked faces start as one group.
+    uf = _UnionFind(n)
+    for a, b in must:
+        uf.union(int(a), int(b))
+    group_of = np.array([uf.find(i) for i in range(n)])
+    _, group_of = np.unique(group_of, return_inverse=True)
+    n_groups = int(group_of.max()) + 1
+    conflict = cannot[group_of[cannot[:, 0]] == group_of[cannot[:, 1]]] if len(cannot) else cannot
+    if len(conflict):
+        a, b = conflict[0]
+        raise ValueError(
+            f"faces {a} and {b} are both must-linked together and cannot-linked "
+            "(or in the same photo); drop one of the two edits"
+        )
+
+    # Clusters never cross the components of the "distance <= threshold" graph (every
+    # linkage needs at least one close pair to merge), so each component is clustered on
+    # its own and the quadratic matrices stay component-sized.
+    close = _close_pairs(x, threshold)
+    edges = np.concatenate([close, must]) if len(must) else close
+    graph = coo_matrix(
+        (np.ones(len(edges)), (group_of[edges[:, 0]], group_of[edges[:, 1]])),
+        shape=(n_groups, n_groups),
+    )
+    n_comp, comp_of_group = connected_components(graph, directed=False)
+
+    cluster_of_group = np.arange(n_groups)
+    for comp in range(n_comp):
+        groups = np.nonzero(comp_of_group == comp)[0]
+        if len(groups) < 2:
+            continue
+        local = {g: k for k, g in enumerate(groups)}
+        faces = np.nonzero(np.isin(group_of, groups))[0]
+        if len(faces) > MAX_COMPONENT:
+            raise ValueError(
+                f"{len(faces)} faces are chained within distance {threshold}; clustering "
+                f"more than {MAX_COMPONENT} at once needs too much memory. Lower the "
+                "threshold, or add new photos with PeopleIndex.assign_new_faces"
+            )
+        local_group = np.array([local[g] for g in group_of[faces]])
+        order = np.argsort(local_group, kind="stable")
+        fx = x[faces[order]]
+        sq = np.einsum("ij,ij->i", fx, fx)
+        fd = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * fx @ fx.T, 0.0))
+        m = len(groups)
+        starts = np.searchsorted(local_group[order], np.arange(m))
+        sizes = np.diff(np.append(starts, len(faces))).astype(np.float64)
+        # Group-to-group linkage distances from the face-to-face block, faces sorted by group.
+        if method is Linkage.AVERAGE:
+            total = np.add.reduceat(np.add.reduceat(fd, starts, axis=0), starts, axis=1)
+            gd = total / np.outer(sizes, sizes)
+        else:
+            reduce = np.maximum if method is Linkage.COMPLETE else np.minimum
+            gd = reduce.reduceat(reduce.reduceat(fd, starts, axis=0), starts, axis=1)
+        forbidden = np.zeros((m, m), dtype=bool)
+        if len(cannot):
+            ga, gb = group_of[cannot[:, 0]], group_of[cannot[:, 1]]
+            inside = np.isin(ga, groups) & np.isin(gb, groups)
+            la = np.array([local[g] for g in ga[inside]], dtype=np.int64)
+            lb = np.array([local[g] for g in gb[inside]], dtype=np.int64)
+            forbidden[la, lb] = True
+            forbidden[lb, la] = True
+        root = _agglomerate(gd, sizes, forbidden, threshold, method)
+        cluster_of_group[groups] = groups[root]
+
+    raw = cluster_of_group[group_of]
+    # Number clusters by size (biggest first), ties by first face, so labels are stable
+    # for the same input.
+    ids, first, counts = np.unique(raw, return_index=True, return_counts=True)
+    order = np.lexsort((first, -counts))
+    relabel = np.empty(len(ids), dtype=np.int64)
+    relabel[order] = np.arange(len(ids))
+    return relabel[np.searchsorted(ids, raw)]
+
+
+# ----------------------------------------------------------------------------- people
+
+
+@dataclass(frozen=True)
+class FaceObservation:
+    """A detected face as the people index sees it."""
+
+    face_id: str
+    photo_id: str
+    embedding: np.ndarray  # (128,) dlib descriptor
+
+
+@dataclass(frozen=True)
+class Person:
+    person_id: int  # stable: survives re-clustering, never reused for someone else
+    face_ids: tuple[str, ...]
+    centroid: np.ndarray
+    spread: float  # root-mean-square distance of its faces to the centroid
+    name: str | None = None
+
+    @property
+    def n_faces(self) -> int:
+        return len(self.face_ids)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    face_id: str
+    person_id: int
+    distance: float | None  # RMS distance to the person's faces; None when it founded it
+    new_person: bool
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    person_id: int
+    name: str | None
+    merged_into: int | None = None  # set for ids retired by a merge
+
+
+@dataclass(frozen=True)
+class FaceRecord:
+    face_id: str
+    photo_id: str
+    person_id: int
+    pinned: bool  # the user put this face in this person (merge, split, move)
+
+
+@dataclass(frozen=True)
+class PeopleRecords:
+    """What to persist, as flat rows: faces (embeddings stay with the caller's face
+    table), persons, and the id counter so retired ids are never handed out again."""
+
+    faces: tuple[FaceRecord, ...]
+    persons: tuple[PersonRecord, ...]
+    next_person_id: int
+
+
+@dataclass
+class _Stats:
+    """Running sums that give a person's centroid and spread without its embeddings."""
+
+    n: int = 0
+    total: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    total_sq: float = 0.0
+
+    def add(self, e: np.ndarray) -> None:
+        self.total = e.copy() if self.n == 0 else self.total + e
+        self.total_sq += float(e @ e)
+        self.n += 1
+
+    @property
+    def centroid(self) -> np.ndarray:
+        return self.total / self.n
+
+    @property
+    def mean_sq_radius(self) -> float:
+        c = self.centroid
+        return max(self.total_sq / self.n - float(c @ c), 0.0)
+
+    def rms_distance(self, x: np.ndarray) -> np.ndarray:
+        """RMS distance from each row of ``x`` to the person's faces (exact, from sums)."""
+        diff = x - self.centroid
+        return np.sqrt(np.einsum("ij,ij->i", diff, diff) + self.mean_sq_radius)
+
+
+class PeopleIndex:
+    """Persons over a growing set of faces, with ids that stay put.
+
+    * :meth:`recluster` re-runs clustering over all faces and gives each cluster the id of
+      the previous person it shares most faces with (Hungarian matching), so names and
+      links survive; new clusters get fresh ids, and ids are never reused.
+    * :meth:`assign_new_faces` adds the faces of new photos without re-clustering.
+    * :meth:`rename`, :meth:`merge`, :meth:`split`, :meth:`move_faces` are user edits.
+      They pin faces to persons; pins become must-link / cannot-link constraints, so a
+      later :meth:`recluster` never undoes them.
+    """
+
+    def __init__(
+        self,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        assign_threshold: float = DEFAULT_ASSIGN_THRESHOLD,
+        linkage: Linkage | str = Linkage.AVERAGE,
+    ) -> None:
+        self.threshold = threshold
+        self.assign_threshold = assign_threshold
+        self.linkage = linkage
+        self._faces: dict[str, FaceObservation] = {}
+        self._person_of: dict[str, int] = {}
+        self._pins: dict[str, int] = {}
+        self._names: dict[int, str] = {}
+        self._merged_into: dict[int, int] = {}
+        self._next_id = 1
+
+    # -- reading -----------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._faces)
+
+    def person_of(self, face_id: str) -> int:
+        try:
+            return self._person_of[face_id]
+        except KeyError:
+            raise KeyError(f"unknown face {face_id!r}") from None
+
+    def resolve(self, person_id: int) -> int:
+        """The id a person has now, following merges (bookmarks to a merged id still work)."""
+        seen = set()
+        while person_id in self._merged_into and person_id not in seen:
+            seen.add(person_id)
+            person_id = self._merged_into[person_id]
+        return person_id
+
+    def persons(self) -> list[Person]:
+        """All persons, most faces first."""
+        members: dict[int, list[str]] = defaultdict(list)
+        for face_id, pid in self._person_of.items():
+            members[pid].append(face_id)
+        out = []
+        for pid, face_ids in members.items():
+            stats = self._stats(face_ids)
+            out.append(
+                Person(
+                    person_id=pid,
+                    face_ids=tuple(sorted(face_ids)),
+                    centroid=stats.centroid.astype(np.float32),
+                    spread=float(np.sqrt(stats.mean_sq_radius)),
+                    name=self._names.get(pid),
+                )
+            )
+        return sorted(out, key=lambda p: (-p.n_faces, p.person_id))
+
+    def person(self, person_id: int) -> Person:
+        pid = self.resolve(person_id)
+        for p in self.persons():
+            if p.person_id == pid:
+                return p
+        raise KeyError(f"no person {person_id}; known ids: {sorted(set(self._person_of.values()))}")
+
+    def face_person_by_photo(self) -> dict[str, list[int]]:
+        """photo_id → person ids in it; the input :func:`relationships` wants."""
+        out: dict[str, list[int]] = defaultdict(list)
+        for face_id, face in self._faces.items():
+            out[face.photo_id].append(self._person_of[face_id])
+        return dict(out)
+
+    # -- clustering --------------------------------------------------------------------
+
+    def recluster(self, faces: Iterable[FaceObservation] = ()) -> list[Person]:
+        """Cluster all faces (those known plus ``faces``) again; ids are kept where the
+        cluster is recognisably the same person."""
+        for face in faces:
+            self._add_face(face)
+        if not self._faces:
+            return []
+        ids = list(self._faces)
+        index = {f: i for i, f in enumerate(ids)}
+        x = np.stack([self._faces[f].embedding for f in ids]).astype(np.float64)
+        pinned_groups: dict[int, list[int]] = defaultdict(list)
+        for face_id, pid in self._pins.items():
+            pinned_groups[pid].append(index[face_id])
+        must = [(g[0], i) for g in pinned_groups.values() for i in g[1:]]
+        reps = [g[0] for g in pinned_groups.values()]
+        cannot = [(a, b) for k, a in enumerate(reps) for b in reps[k + 1 :]]
+        labels = cluster_faces(
+            x,
+            threshold=self.threshold,
+            linkage=self.linkage,
+            photo_ids=[self._faces[f].photo_id for f in ids],
+            must_link=must,
+            cannot_link=cannot,
+        )
+        self._name_clusters(ids, labels)
+        return self.persons()
+
+    def _name_clusters(self, ids: list[str], labels: np.ndarray) -> None:
+        previous = dict(self._person_of)
+        label_of = {f: int(label) for f, label in zip(ids, labels, strict=True)}
+        n_clusters = int(labels.max()) + 1 if len(labels) else 0
+        cluster_pid: dict[int, int] = {}
+        # 1. Pinned faces carry their person's id (constraints keep them in one cluster).
+        for face_id, pid in self._pins.items():
+            cluster_pid[label_of[face_id]] = pid
+        taken = set(cluster_pid.values())
+        # 2. Otherwise the previous person sharing most faces (one cluster per person).
+        free = [c for c in range(n_clusters) if c not in cluster_pid]
+        old = sorted({pid for pid in previous.values() if pid not in taken})
+        if free and old:
+            overlap = np.zeros((len(free), len(old)))
+            row = {c: k for k, c in enumerate(free)}
+            col = {p: k for k, p in enumerate(old)}
+            for face_id, label in label_of.items():
+                pid = previous.get(face_id)
+                if pid in col and label in row:
+                    overlap[row[label], col[pid]] += 1
+            rows, cols = linear_sum_assignment(-overlap)
+            for r, c in zip(rows, cols, strict=True):
+                if overlap[r, c] > 0:
+                    cluster_pid[free[r]] = old[c]
+        # 3. Fresh ids for the rest, biggest cluster first (labels are size-ordered).
+        for c in range(n_clusters):
+            if c not in cluster_pid:
+                cluster_pid[c] = self._new_id()
+        self._person_of = {f: cluster_pid[label] for f, label in label_of.items()}
+        # A previous person whose faces all went to another person was merged into it by
+        # the re-run: remember where, so bookmarks and links to the old id still resolve.
+        alive = set(self._person_of.values())
+        went_to: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for face_id, old_pid in previous.items():
+            if old_pid not in alive:
+                went_to[old_pid][self._person_of[face_id]] += 1
+        for old_pid, targets in went_to.items():
+            self._merged_into[old_pid] = max(targets, key=lambda p: (targets[p], -p))
+        for old_pid in went_to:
+            name = self._names.pop(old_pid, None)
+            heir = self._merged_into[old_pid]
+            if name and heir not in self._names:
+                self._names[heir] = name
+        self._names = {pid: name for pid, name in self._names.items() if pid in alive}
+
+    def assign_new_faces(self, faces: Iterable[FaceObservation]) -> list[Assignment]:
+        """Put the faces of new photos into existing persons where close enough, else
+        into new persons (new faces close to each other found one person together)."""
+        new = list(faces)
+        seen: set[str] = set()
+        for face in new:
+            if face.face_id in self._faces or face.face_id in seen:
+                raise ValueError(
+                    f"face {face.face_id!r} is already in the index; use recluster() to "
+                    "re-cluster known faces"
+                )
+            seen.add(face.face_id)
+        if not new:
+            return []
+        members: dict[int, list[str]] = defaultdict(list)
+        for face_id, pid in self._person_of.items():
+            members[pid].append(face_id)
+        pids = sorted(members)
+        stats = [self._stats(members[p]) for p in pids]
+        persons_in_photo: dict[str, set[int]] = defaultdict(set)
+        for face_id, pid in self._person_of.items():
+            persons_in_photo[self._faces[face_id].photo_id].add(pid)
+
+        by_photo: dict[str, list[FaceObservation]] = defaultdict(list)
+        for face in new:
+            by_photo[face.photo_id].append(face)
+        result: dict[str, Assignment] = {}
+        leftovers: list[FaceObservation] = []
+        for photo_id, photo_faces in by_photo.items():
+            if not pids:
+                leftovers.extend(photo_faces)
+                continue
+            x = np.stack([f.embedding for f in photo_faces]).astype(np.float64)
+            cost = np.stack([s.rms_distance(x) for s in stats], axis=1)
+            for k, pid in enumerate(pids):
+                if pid in persons_in_photo[photo_id]:
+                    cost[:, k] = np.inf  # already in this photo
+            # One photo shows a person once: match the photo's faces to persons jointly.
+            finite = np.where(np.isfinite(cost), cost, 1e6)
+            rows, cols = linear_sum_assignment(finite)
+            matched = set()
+            for r, c in zip(rows, cols, strict=True):
+                if cost[r, c] <= self.assign_threshold:
+                    face = photo_faces[r]
+                    result[face.face_id] = Assignment(face.face_id, pids[c], float(cost[r, c]), False)
+                    matched.add(r)
+            leftovers.extend(f for k, f in enumerate(photo_faces) if k not in matched)
+
+        if leftovers:
+            labels = cluster_faces(
+                np.stack([f.embedding for f in leftovers]),
+                threshold=self.threshold,
+                linkage=self.linkage,
+                photo_ids=[f.photo_id for f in leftovers],
+            )
+            label_pid = {int(label): self._new_id() for label in np.unique(labels)}
+            for face, label in zip(leftovers, labels, strict=True):
+                result[face.face_id] = Assignment(face.face_id, label_pid[int(label)], None, True)
+
+        for face in new:
+            self._faces[face.face_id] = face
+            self._person_of[face.face_id] = result[face.face_id].person_id
+        return [result[f.face_id] for f in new]
+
+    def remove_faces(self, face_ids: Iterable[str]) -> None:
+        """Forget faces (their photo left the library). Persons left empty disappear."""
+        for face_id in list(face_ids):
+            self.person_of(face_id)
+            del self._faces[face_id], self._person_of[face_id]
+            self._pins.pop(face_id, None)
+        alive = set(self._person_of.values())
+        self._names = {pid: name for pid, name in self._names.items() if pid in alive}
+
+    # -- user edits --------------------------------------------------------------------
+
+    def rename(self, person_id: int, name: str | None) -> None:
+        pid = self._require_person(person_id)
+        if name is None or not name.strip():
+            self._names.pop(pid, None)
+        else:
+            self._names[pid] = name.strip()
+
+    def merge(self, keep: int, other: int) -> int:
+        """``other`` is the same person as ``keep``: all faces go to ``keep``, which takes
+        ``other``'s name if it has none. Returns ``keep``; ``other`` is retired."""
+        keep, other = self._require_person(keep), self._require_person(other)
+        if keep == other:
+            return keep
+        clash = self._photos_of(keep) & self._photos_of(other)
+        if clash:
+            raise ValueError(
+                f"persons {keep} and {other} appear together in {len(clash)} photo(s) "
+                f"(e.g. {sorted(clash)[0]}), so they cannot be one person; "
+                "move the wrong faces first"
+            )
+        for face_id, pid in list(self._person_of.items()):
+            if pid in (keep, other):
+                self._person_of[face_id] = keep
+                self._pins[face_id] = keep
+        if keep not in self._names and other in self._names:
+            self._names[keep] = self._names[other]
+        self._names.pop(other, None)
+        self._merged_into[other] = keep
+        return keep
+
+    def split(self, person_id: int, face_ids: Iterable[str], name: str | None = None) -> int:
+        """``face_ids`` are someone else: they become a new person (returned). The faces
+        left in ``person_id`` are confirmed as that person."""
+        pid = self._require_person(person_id)
+        moving = set(face_ids)
+        members = {f for f, p in self._person_of.items() if p == pid}
+        if not moving:
+            raise ValueError("split needs at least one face id")
+        stray = moving - members
+        if stray:
+            raise ValueError(f"faces {sorted(stray)} are not in person {pid}")
+        if moving == members:
+            raise ValueError(f"that is every face of person {pid}; use rename() instead")
+        new_pid = self._new_id()
+        for face_id in members:
+            target = new_pid if face_id in moving else pid
+            self._person_of[face_id] = target
+            self._pins[face_id] = target
+        if name:
+            self._names[new_pid] = name.strip()
+        return new_pid
+
+    def move_faces(self, face_ids: Iterable[str], person_id: int) -> None:
+        """The user says these faces are ``person_id``."""
+        pid = self._require_person(person_id)
+        moving = list(face_ids)
+        for face_id in moving:
+            self.person_of(face_id)  # raises for unknown faces
+        photos = [self._faces[f].photo_id for f in moving]
+        if len(set(photos)) < len(photos):
+            raise ValueError("two of these faces are in the same photo; they cannot be one person")
+        others = {
+            self._faces[f].photo_id for f, p in self._person_of.items() if p == pid and f not in moving
+        }
+        if others & set(photos):
+            raise ValueError(
+                f"person {pid} already has a face in photo {sorted(others & set(photos))[0]}"
+            )
+        for face_id in moving:
+            self._person_of[face_id] = pid
+            self._pins[face_id] = pid
+
+    # -- persistence -------------------------------------------------------------------
+
+    def to_records(self) -> PeopleRecords:
+        faces = tuple(
+            FaceRecord(f, self._faces[f].photo_id, self._person_of[f], f in self._pins)
+            for f in sorted(self._faces)
+        )
+        alive = sorted(set(self._person_of.values()))
+        persons = [PersonRecord(pid, self._names.get(pid)) for pid in alive]
+        persons += [
+            PersonRecord(old, None, merged_into=new) for old, new in sorted(self._merged_into.items())
+        ]
+        return PeopleRecords(faces, tuple(persons), self._next_id)
+
+    @classmethod
+    def from_records(
+        cls,
+        records: PeopleRecords,
+        embeddings: Mapping[str, np.ndarray],
+        **params: float | str,
+    ) -> PeopleIndex:
+        """Rebuild an index from persisted rows and each face's embedding."""
+        index = cls(**params)  # type: ignore[arg-type]
+        for rec in records.faces:
+            try:
+                emb = embeddings[rec.face_id]
+            except KeyError:
+                raise ValueError(f"no embedding given for face {rec.face_id!r}") from None
+            index._faces[rec.face_id] = FaceObservation(rec.face_id, rec.photo_id, np.asarray(emb))
+            index._person_of[rec.face_id] = rec.person_id
+            if rec.pinned:
+                index._pins[rec.face_id] = rec.person_id
+        for p in records.persons:
+            if p.merged_into is not None:
+                index._merged_into[p.person_id] = p.merged_into
+            elif p.name:
+                index._names[p.person_id] = p.name
+        used = [p.person_id for p in records.persons] + [f.person_id for f in records.faces]
+        index._next_id = max([records.next_person_id, *(u + 1 for u in used)])
+        return index
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _add_face(self, face: FaceObservation) -> None:
+        emb = np.asarray(face.embedding)
+        if emb.ndim != 1:
+            raise ValueError(f"face {face.face_id!r}: embedding must be 1-d, got shape {emb.shape}")
+        if self._faces:
+            dim = next(iter(self._faces.values())).embedding.shape[0]
+            if emb.shape[0] != dim:
+                raise ValueError(f"face {face.face_id!r}: embedding has {emb.shape[0]} values, index uses {dim}")
+        self._faces[face.face_id] = face
+
+    def _new_id(self) -> int:
+        pid = self._next_id
+        self._next_id += 1
+        return pid
+
+    def _require_person(self, person_id: int) -> int:
+        pid = self.resolve(person_id)
+        if pid not in set(self._person_of.values()):
+            raise KeyError(f"no person {person_id}")
+        return pid
+
+    def _photos_of(self, pid: int) -> set[str]:
+        return {self._faces[f].photo_id for f, p in self._person_of.items() if p == pid}
+
+    def _stats(self, face_ids: Iterable[str]) -> _Stats:
+        s = _Stats()
+        for f in face_ids:
+            s.add(np.asarray(self._faces[f].embedding, dtype=np.float64))
+        return s
+
+
+# ----------------------------------------------------------------------------- who with whom
+
+
+@dataclass(frozen=True)
+class Relationship:
+    person_a: int  # person_a < person_b
+    person_b: int
+    photos_together: int
+    events_together: int
+    first_seen_together: datetime | None
+    last_seen_together: datetime | None
+
+
+@dataclass(frozen=True)
+class CircleMember:
+    person_id: int
+    photos_together: int  # photos with the owner
+    events_together: int  # events where both appear in at least one shared photo
+    photos_total: int  # photos this person is in
+
+
+@dataclass(frozen=True)
+class CloseCircle:
+    owner: int
+    owner_inferred: bool  # True when the owner was guessed as the most photographed person
+    members: tuple[CircleMember, ...]
+
+
+def _persons_per_photo(face_person_by_photo: Mapping[str, Iterable[int]]) -> dict[str, set[int]]:
+    return {photo: set(pids) for photo, pids in face_person_by_photo.items()}
+
+
+def relationships(
+    face_person_by_photo: Mapping[str, Iterable[int]],
+    photo_times: Mapping[str, datetime | None] | None = None,
+    photo_events: Mapping[str, Hashable | None] | None = None,
+    *,
+    min_photos: int = 1,
+) -> list[Relationship]:
+    """Every pair of persons seen in one photo, most photos together first."""
+    if min_photos < 1:
+        raise ValueError(f"min_photos must be >= 1, got {min_photos}")
+    times = photo_times or {}
+    events = photo_events or {}
+    photos: dict[tuple[int, int], int] = defaultdict(int)
+    shared_events: dict[tuple[int, int], set[Hashable]] = defaultdict(set)
+    first: dict[tuple[int, int], datetime] = {}
+    last: dict[tuple[int, int], datetime] = {}
+    for photo, pids in _persons_per_photo(face_person_by_photo).items():
+        ordered = sorted(pids)
+        when = times.get(photo)
+        event = events.get(photo)
+        for k, a in enumerate(ordered):
+            for b in ordered[k + 1 :]:
+                pair = (a, b)
+                photos[pair] += 1
+                if event is not None:
+                    shared_events[pair].add(event)
+                if when is not None:
+                    if pair not in first or when < first[pair]:
+                        first[pair] = when
+                    if pair not in last or when > last[pair]:
+                        last[pair] = when
+    out = [
+        Relationship(a, b, n, len(shared_events[(a, b)]), first.get((a, b)), last.get((a, b)))
+        for (a, b), n in photos.items()
+        if n >= min_photos
+    ]
+    return sorted(out, key=lambda r: (-r.photos_together, -r.events_together, r.person_a, r.person_b))
+
+
+def close_circle(
+    face_person_by_photo: Mapping[str, Iterable[int]],
+    photo_events: Mapping[str, Hashable | None] | None = None,
+    *,
+    owner: int | None = None,
+    size: int = 10,
+    min_photos_together: int = 2,
+) -> CloseCircle:
+    """The people closest to the library's owner: those who share the most events (then
+    photos) with them. Without ``owner``, the owner is taken to be the person in the most
+    photos: it is their library, and people photograph their own family."""
+    if size < 1:
+        raise ValueError(f"size must be >= 1, got {size}")
+    per_photo = _persons_per_photo(face_person_by_photo)
+    totals: dict[int, int] = defaultdict(int)
+    for pids in per_photo.values():
+        for pid in pids:
+            totals[pid] += 1
+    if not totals:
+        raise ValueError("no person appears in any photo; there is no circle to compute")
+    inferred = owner is None
+    if owner is None:
+        owner = min(totals, key=lambda p: (-totals[p], p))
+    elif owner not in totals:
+        raise ValueError(f"owner {owner} appears in no photo; known persons: {sorted(totals)[:20]}")
+    rel = relationships(per_photo, None, photo_events, min_photos=min_photos_together)
+    members = []
+    for r in rel:
+        if owner not in (r.person_a, r.person_b):
+            continue
+        other = r.person_b if r.person_a == owner else r.person_a
+        members.append(CircleMember(other, r.photos_together, r.events_together, totals[other]))
+    members.sort(key=lambda m: (-m.events_together, -m.photos_together, -m.photos_total, m.person_id))
+    return CloseCircle(owner, inferred, tuple(members[:size]))

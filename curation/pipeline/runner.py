@@ -1,0 +1,89 @@
+"""``run_library``: every stage of a curation run, in order, with per-stage progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from curation.settings import Settings
+from curation.store import Store
+
+
+class Stage(StrEnum):
+    INGEST = "ingest"
+    FACES = "faces"  # detection, embeddings, people (before vision: themes use face counts)
+    VISION = "vision"  # embeddings, themes, clutter, quality
+
+
+ALL_STAGES: tuple[Stage, ...] = tuple(Stage)
+
+# progress(stage, done, total, item)
+StageProgressFn = Callable[[Stage, int, int, str], None]
+
+
+@dataclass
+class RunReport:
+    library_id: int
+    stages: list[Stage]
+    reports: dict[Stage, Any] = field(default_factory=dict)
+
+
+def parse_stages(text: str | Sequence[str] | None) -> list[Stage]:
+    if text is None:
+        return list(ALL_STAGES)
+    names = [s.strip() for s in (text.split(",") if isinstance(text, str) else text) if s.strip()]
+    valid = ", ".join(s.value for s in ALL_STAGES)
+    stages = []
+    for name in names:
+        try:
+            stages.append(Stage(name))
+        except ValueError:
+            raise ValueError(f"Unknown stage {name!r}. Valid stages: {valid}.") from None
+    return [s for s in ALL_STAGES if s in stages]  # always in pipeline order
+
+
+def run_library(
+    root: Path,
+    store: Store,
+    settings: Settings,
+    *,
+    stages: Sequence[Stage] = ALL_STAGES,
+    progress: StageProgressFn | None = None,
+    models: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> RunReport:
+    """Ingest ``root`` and run the model stages on what is new. ``models`` injects
+    already-loaded models (``embedder``, ``face_model``) so callers can share them."""
+    from curation.ingest.pipeline import ingest_library, register_library
+
+    models = models or {}
+
+    def stage_progress(stage: Stage) -> Callable[[int, int, str], None] | None:
+        if progress is None:
+            return None
+        return lambda done, total, item: progress(stage, done, total, item)
+
+    report = RunReport(library_id=0, stages=list(stages))
+    if Stage.INGEST in stages:
+        ingest = ingest_library(root, store, settings, progress=stage_progress(Stage.INGEST), now=now)
+        report.reports[Stage.INGEST] = ingest
+        report.library_id = ingest.library_id
+    else:
+        report.library_id = register_library(store, root)
+    if Stage.FACES in stages:
+        from curation.pipeline.faces_stage import run_faces_stage
+
+        report.reports[Stage.FACES] = run_faces_stage(
+            store, settings, report.library_id, face_model=models.get("face_model"), progress=stage_progress(Stage.FACES)
+        )
+    if Stage.VISION in stages:
+        from curation.pipeline.vision_stage import run_vision_stage
+
+        report.reports[Stage.VISION] = run_vision_stage(
+            store, settings, report.library_id, embedder=models.get("embedder"), progress=stage_progress(Stage.VISION)
+        )
+    return report

@@ -1,0 +1,217 @@
+"""The read queries behind the dashboard pages: plain Python over a DuckDB connection.
+
+No Streamlit here (``dashboard.data`` caches these); every function takes an open
+connection and returns typed records or DataFrames. Tables that later stages add
+(events, people, albums, clutter) are only queried when they exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class LibrarySummary:
+    library_id: int
+    root: str
+    name: str
+    n_photos: int
+    n_runs: int
+    last_run_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StageCount:
+    """A count that a later stage fills; shown as "—" until the stage's table exists."""
+
+    key: str
+    label: str
+    table: str
+    sql: str  # one parameter: the library id
+    help: str
+
+
+# Later stages: add or adjust your entry when your table lands in sql/schema_*.sql.
+STAGE_COUNTS: tuple[StageCount, ...] = (
+    StageCount(
+        "events", "Events", "events", "SELECT count(*) FROM events WHERE library_id = ?",
+        "Moments grouped by time and place. Comes with the events stage.",
+    ),
+    StageCount(
+        "people", "People", "people", "SELECT count(*) FROM people WHERE library_id = ?",
+        "Recurring faces grouped into people. Comes with the faces stage.",
+    ),
+    StageCount(
+        "albums", "Albums", "albums", "SELECT count(*) FROM albums WHERE library_id = ?",
+        "Memories albums proposed for printing. Comes with the albums stage.",
+    ),
+    StageCount(
+        "clutter", "Clutter", "clutter", "SELECT count(*) FROM clutter WHERE library_id = ?",
+        "Screenshots, receipts and other shots that never reach an album. Comes with the vision stage.",
+    ),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RecentPhoto:
+    rel_path: str
+    sha256: str
+    taken_at: datetime | None
+    width: int | None
+    height: int | None
+
+
+@dataclass
+class LibraryOverview:
+    library: LibrarySummary
+    n_photos: int
+    n_skipped: int
+    n_removed: int
+    n_warnings: int
+    stage_counts: dict[str, int | None]  # key -> count, None while the stage has not run
+    runs: pd.DataFrame
+    issues: pd.DataFrame
+    recent: list[RecentPhoto] = field(default_factory=list)
+
+    @property
+    def last_run(self) -> dict | None:
+        return None if self.runs.empty else self.runs.iloc[0].to_dict()
+
+
+@dataclass(frozen=True)
+class DatabaseSummary:
+    """What the database holds, for the pages that wait on later stages."""
+
+    exists: bool
+    n_libraries: int = 0
+    n_photos: int = 0
+    tables: frozenset[str] = frozenset()
+
+    def has(self, table: str) -> bool:
+        return table in self.tables
+
+
+RUN_COLUMNS = [
+    "run_id", "started_at", "finished_at", "status", "stages", "n_files", "n_new", "n_changed",
+    "n_unchanged", "n_removed", "n_skipped", "n_warnings", "seconds", "message",
+]  # fmt: skip
+ISSUE_COLUMNS = ["file", "severity", "code", "reason", "run_id"]
+
+
+def tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+    ).fetchall()
+    return frozenset(r[0] for r in rows)
+
+
+def database_summary(con: duckdb.DuckDBPyConnection) -> DatabaseSummary:
+    present = tables(con)
+    n_libraries = n_photos = 0
+    if "libraries" in present:
+        n_libraries = con.execute("SELECT count(*) FROM libraries").fetchone()[0]
+    if "photos" in present:
+        n_photos = con.execute("SELECT count(*) FROM photos WHERE status = 'ok'").fetchone()[0]
+    return DatabaseSummary(True, int(n_libraries), int(n_photos), present)
+
+
+def list_libraries(con: duckdb.DuckDBPyConnection) -> list[LibrarySummary]:
+    """Every library in the database, the most recently run first."""
+    if not {"libraries", "runs", "photos"} <= tables(con):
+        return []
+    rows = con.execute(
+        """
+        SELECT l.library_id, l.root, l.name,
+               (SELECT count(*) FROM photos p WHERE p.library_id = l.library_id AND p.status = 'ok'),
+               (SELECT count(*) FROM runs r WHERE r.library_id = l.library_id),
+               (SELECT max(started_at) FROM runs r WHERE r.library_id = l.library_id) AS last_run_at
+        FROM libraries l
+        ORDER BY last_run_at DESC NULLS LAST, l.library_id DESC
+        """
+    ).fetchall()
+    return [LibrarySummary(int(i), root, name, int(n), int(r), last) for i, root, name, n, r, last in rows]
+
+
+def library_overview(
+    con: duckdb.DuckDBPyConnection, library: LibrarySummary, *, recent_limit: int = 24
+) -> LibraryOverview:
+    library_id = library.library_id
+    n_photos, n_skipped, n_removed = con.execute(
+        """
+        SELECT count(*) FILTER (WHERE status = 'ok'),
+               count(*) FILTER (WHERE status = 'skipped'),
+               count(*) FILTER (WHERE status = 'removed')
+        FROM photos WHERE library_id = ?
+        """,
+        [library_id],
+    ).fetchone()
+    # Scan-level problems (unreadable folders, link loops) have no photos row: count them too.
+    n_scan_skipped, n_warnings = con.execute(
+        """
+        SELECT count(*) FILTER (WHERE severity = 'skipped'
+                                AND rel_path NOT IN (SELECT rel_path FROM photos WHERE library_id = ?)),
+               count(*) FILTER (WHERE severity = 'warning')
+        FROM ingest_issues WHERE library_id = ?
+        """,
+        [library_id, library_id],
+    ).fetchone()
+    runs = con.execute(
+        f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE library_id = ? ORDER BY run_id DESC",
+        [library_id],
+    ).df()
+    issues = con.execute(
+        """
+        SELECT rel_path AS file, severity, code, reason, run_id FROM ingest_issues
+        WHERE library_id = ? ORDER BY severity, rel_path, code
+        """,
+        [library_id],
+    ).df()
+    recent = [
+        RecentPhoto(rel_path, sha, taken_at, w, h)
+        for rel_path, sha, taken_at, w, h in con.execute(
+            """
+            SELECT rel_path, sha256, taken_at, width, height FROM photos
+            WHERE library_id = ? AND status = 'ok'
+            ORDER BY taken_at DESC NULLS LAST, rel_path LIMIT ?
+            """,
+            [library_id, recent_limit],
+        ).fetchall()
+    ]
+    return LibraryOverview(
+        library=library,
+        n_photos=int(n_photos),
+        n_skipped=int(n_skipped + n_scan_skipped),
+        n_removed=int(n_removed),
+        n_warnings=int(n_warnings),
+        stage_counts=stage_counts(con, library_id),
+        runs=runs,
+        issues=issues,
+        recent=recent,
+    )
+
+
+def stage_counts(
+    con: duckdb.DuckDBPyConnection, library_id: int, counts: Iterable[StageCount] = STAGE_COUNTS
+) -> dict[str, int | None]:
+    present = tables(con)
+    return {
+        c.key: int(con.execute(c.sql, [library_id]).fetchone()[0]) if c.table in present else None
+        for c in counts
+    }
+
+
+def filter_issues(issues: pd.DataFrame, severities: Iterable[str] | None, text: str = "") -> pd.DataFrame:
+    """Issues of the given severities whose file, code or reason contains ``text`` (any case)."""
+    keep = issues
+    if severities is not None:
+        keep = keep[keep["severity"].isin(list(severities))]
+    text = text.strip().lower()
+    if text:
+        haystack = keep["file"].str.lower() + " " + keep["code"].str.lower() + " " + keep["reason"].str.lower()
+        keep = keep[haystack.str.contains(text, regex=False)]
+    return keep.reset_index(drop=True)

@@ -1,0 +1,314 @@
+"""The dashboard: one AppTest per page, the run button, and the UI layer's own pieces.
+
+Every library here is generated in tmp_path (smooth random JPEGs with EXIF dates, and a
+text file named .jpg); CURATION_DATA_DIR points at a temporary folder.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from curation.ingest.pipeline import ingest_library
+from curation.settings import Settings
+from curation.store import Store
+from dashboard.library_choice import Source, choose_library, initial_choice
+from dashboard.navigation import PAGES, PageSpec
+from dashboard.queries import filter_issues, library_overview, list_libraries
+from dashboard.runs import RunInProgressError, RunRegistry, Step
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "dashboard" / "app.py"
+LIBRARIES = next(p for p in PAGES if p.script == "libraries.py")
+PLACEHOLDERS = [p for p in PAGES if p is not LIBRARIES]
+TIMEOUT = 60  # seconds for one script run; CI machines can be slow
+
+
+def photo(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 255, (6, 8, 3), dtype=np.uint8)).resize(size, Image.Resampling.BICUBIC)
+
+
+def make_library(root: Path, n: int = 5) -> Path:
+    """``n`` JPEGs with EXIF dates in two folders, and one file that is not an image."""
+    (root / "2021" / "beach").mkdir(parents=True)
+    for i in range(n):
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = f"2021:0{1 + i % 9}:1{i % 10} 10:00:00"
+        folder = root / "2021" / ("beach" if i % 2 else "")
+        photo(i, (480, 360) if i % 3 else (360, 480)).save(folder / f"IMG_{i:04d}.jpg", exif=exif)
+    (root / "notes.jpg").write_text("not a photo")
+    return root
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    data = tmp_path / "data"
+    monkeypatch.setenv("CURATION_DATA_DIR", str(data))
+    monkeypatch.setenv("CURATION_SAMPLES", str(tmp_path / "samples"))  # not the shared sets
+    for var in ("CURATION_DB_PATH", "CURATION_CACHE_DIR", "CURATION_DEMO_LIBRARY"):
+        monkeypatch.delenv(var, raising=False)
+    return data
+
+
+@pytest.fixture
+def ingested(data_dir: Path, tmp_path: Path) -> Path:
+    """A generated library, ingested into the data dir's database."""
+    root = make_library(tmp_path / "photos")
+    settings = Settings()
+    ingest_library(root, Store(settings.database), settings, now=datetime(2026, 1, 1))
+    return root.resolve()
+
+
+def run_page(spec: PageSpec) -> AppTest:
+    at = AppTest.from_file(str(spec.path), default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def tab(at: AppTest, label: str):  # noqa: ANN201 - an AppTest Tab
+    return next(t for t in at.tabs if label in t.label)
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with Store(db).connect(read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+# --------------------------------------------------------------------------- every page
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=lambda s: s.url_path)
+def test_page_renders_on_an_ingested_library(ingested: Path, spec: PageSpec) -> None:
+    at = run_page(spec)
+    assert not at.error, [e.value for e in at.error]
+    assert spec.title in at.title[0].value
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=lambda s: s.url_path)
+def test_page_renders_on_an_empty_database(data_dir: Path, spec: PageSpec) -> None:
+    at = run_page(spec)
+    assert not at.error, [e.value for e in at.error]
+    text = " ".join(m.value for m in at.markdown)
+    if spec is LIBRARIES:
+        assert "No library yet" in text
+        assert at.button(key="run_curation").label == "Build & run curation"
+    else:
+        assert "No photos yet" in text or "No database yet" in text or "No sample sets" in text
+        assert "What you can do now" in text
+
+
+@pytest.mark.parametrize("spec", PLACEHOLDERS, ids=lambda s: s.url_path)
+def test_placeholder_says_what_is_coming_and_what_is_ready(ingested: Path, spec: PageSpec) -> None:
+    at = run_page(spec)
+    text = " ".join(m.value for m in at.markdown)
+    assert "What this page will do" in text and "What you can do now" in text
+    assert "Coming with" in text  # the badge
+    assert len(at.code) == 1  # the commands to run meanwhile
+    if spec.script != "model_quality.py":
+        assert "5 photos ingested" in text or "Database at" in text
+
+
+def test_app_navigation_opens_the_libraries_page_and_every_other(ingested: Path) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "Libraries & runs" in at.title[0].value
+    for spec in PLACEHOLDERS:
+        at.switch_page(f"../pages/{spec.script}").run()
+        assert not at.exception, spec.script
+        assert spec.title in at.title[0].value
+
+
+# --------------------------------------------------------------------------- Libraries & runs
+
+
+def test_libraries_page_shows_counts_issues_runs_and_thumbnails(ingested: Path) -> None:
+    at = run_page(LIBRARIES)
+    # The last library run is selected (a folder, not the demo library).
+    assert at.radio(key="library_source").value == Source.FOLDER
+    assert at.text_input(key="folder_path").value == str(ingested)
+    assert at.button(key="run_curation").label == "Run curation"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Photos"] == "5" and metrics["Skipped"] == "1" and metrics["Removed"] == "0"
+    assert all(metrics[k] == "—" for k in ("Events", "People", "Albums", "Clutter"))
+    assert len(at.image) == 5  # the thumbnail grid
+    assert len(tab(at, "Run history").dataframe[0].value) == 1
+    assert list(tab(at, "Issues").dataframe[0].value["file"]) == ["notes.jpg"]
+
+    at.segmented_control(key="issue_severity").set_value(["warning"]).run()
+    assert len(tab(at, "Issues").dataframe[0].value) == 0
+    at.segmented_control(key="issue_severity").set_value(["skipped", "warning"])
+    at.text_input(key="issue_search").input("not an image").run()
+    assert list(tab(at, "Issues").dataframe[0].value["file"]) == ["notes.jpg"]
+
+
+def test_run_button_ingests_a_new_folder(ingested: Path, tmp_path: Path) -> None:
+    new = make_library(tmp_path / "second", n=3)
+    at = run_page(LIBRARIES)
+    at.text_input(key="folder_path").input(str(new)).run()
+    assert "not been run yet" in at.info[0].value
+    at.button(key="run_curation").click().run()
+    assert not at.exception
+    deadline = time.monotonic() + TIMEOUT
+    while not any("finished" in s.label or "failed" in s.label for s in at.status):
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(0.3)
+        at.run()
+        assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert "finished" in at.status[0].label
+    db = Settings().database
+    of_new = f"JOIN libraries l USING (library_id) WHERE l.root = '{new.resolve()}'"
+    assert rows(db, f"SELECT r.status FROM runs r {of_new}") == [("done",)]
+    assert rows(db, f"SELECT count(*) FROM photos p {of_new} AND p.status = 'ok'") == [(3,)]
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Photos"] == "3"
+
+
+def test_missing_folder_is_an_error_not_a_run(ingested: Path, tmp_path: Path) -> None:
+    at = run_page(LIBRARIES)
+    at.text_input(key="folder_path").input(str(tmp_path / "nowhere")).run()
+    assert any("Folder not found" in e.value for e in at.error)
+    assert at.button(key="run_curation").disabled
+
+
+def test_sample_sets_are_offered(data_dir: Path, tmp_path: Path) -> None:
+    make_library(tmp_path / "samples" / "tiny", n=2)
+    at = run_page(LIBRARIES)
+    at.radio(key="library_source").set_value(Source.SAMPLE).run()
+    assert at.selectbox(key="sample_set").options == ["tiny"]
+    assert not at.button(key="run_curation").disabled
+
+
+def test_busy_database_is_shown_as_an_error(ingested: Path) -> None:
+    db = Settings().database
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        at = AppTest.from_file(str(LIBRARIES.path), default_timeout=TIMEOUT).run()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not at.exception
+    assert any("is busy" in e.value for e in at.error)
+    assert at.button(key="retry_libraries")
+
+
+# --------------------------------------------------------------------------- the UI layer's pieces
+
+
+def test_start_up_imports_nothing_heavy(ingested: Path) -> None:
+    """The app opens without torch, umap or the ingest pipeline (loaded when a run starts)."""
+    script = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({str(APP)!r}, default_timeout={TIMEOUT}).run()\n"
+        "assert not at.exception\n"
+        "heavy = ('torch', 'torchvision', 'umap', 'timm', 'sklearn', 'onnxruntime', 'curation.ingest.pipeline')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_plain_python_parts_import_without_streamlit() -> None:
+    script = (
+        "import sys\n"
+        "import dashboard.queries, dashboard.runs, dashboard.library_choice, dashboard.placeholders\n"
+        "print('streamlit' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "False"
+
+
+def test_queries_and_issue_filter(ingested: Path) -> None:
+    with Store(Settings().database).connect(read_only=True) as con:
+        (library,) = list_libraries(con)
+        overview = library_overview(con, library)
+    assert (library.name, library.n_photos, library.n_runs) == ("photos", 5, 1)
+    assert (overview.n_photos, overview.n_skipped, overview.n_warnings) == (5, 1, 0)
+    assert overview.stage_counts == {"events": None, "people": None, "albums": None, "clutter": None}
+    assert [p.taken_at for p in overview.recent] == sorted((p.taken_at for p in overview.recent), reverse=True)
+    issues = overview.issues
+    assert len(filter_issues(issues, ["skipped"], "NOT AN IMAGE")) == 1
+    assert len(filter_issues(issues, ["warning"])) == 0
+    assert len(filter_issues(issues, None, "nothing like this")) == 0
+
+
+def test_library_choice_explains_each_problem(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", samples=tmp_path / "samples")
+    demo = choose_library(Source.DEMO, settings)
+    assert demo.needs_build and demo.runnable
+    (tmp_path / "data" / "demo-library").mkdir(parents=True)
+    (tmp_path / "data" / "demo-library" / "stray.txt").write_text("x")
+    assert "holds no demo library" in choose_library(Source.DEMO, settings).problem
+    assert "No sample sets found" in choose_library(Source.SAMPLE, settings).problem
+    assert "Type the path" in choose_library(Source.FOLDER, settings, folder="  ").problem
+    assert "Folder not found" in choose_library(Source.FOLDER, settings, folder=str(tmp_path / "x")).problem
+    assert "is a file" in choose_library(Source.FOLDER, settings, folder=str(tmp_path / "data" / "demo-library" / "stray.txt")).problem
+    assert choose_library(Source.FOLDER, settings, folder=str(tmp_path)).root == tmp_path.resolve()
+    assert initial_choice(None, settings)["library_source"] is Source.DEMO
+    assert initial_choice(str(tmp_path), settings) == {"library_source": Source.FOLDER, "folder_path": str(tmp_path)}
+
+
+def test_one_run_per_database_and_readers_never_break_the_writer(tmp_path: Path) -> None:
+    """DuckDB refuses mixed read-only/read-write connections in one process; the gate avoids it."""
+    db = tmp_path / "gate.duckdb"
+    registry = RunRegistry()
+    release = threading.Event()
+
+    def write(progress) -> str:  # noqa: ANN001
+        for i in range(20):
+            with Store(db).connect() as con:
+                con.execute("INSERT INTO libraries (root, name) VALUES (?, ?)", [f"/lib/{i}", str(i)])
+            progress(i + 1, 20, f"/lib/{i}")
+        release.wait(10)
+        return "20 libraries"
+
+    job = registry.start(db, "test", tmp_path, [Step("write", "Write", "rows", write)])
+    with pytest.raises(RunInProgressError, match="already in progress"):
+        registry.start(db, "second", tmp_path, [Step("write", "Write", "rows", write)])
+    seen = []
+    while job.snapshot().steps[0].done < 20:
+        if db.exists():
+            with registry.gate(db).reader(busy_timeout_s=1) as con:
+                seen.append(con.execute("SELECT count(*) FROM information_schema.tables").fetchone()[0])
+    release.set()
+    assert job.wait(30)
+    snapshot = job.snapshot()
+    assert snapshot.error is None, snapshot.error
+    assert snapshot.steps[0].summary == "20 libraries" and snapshot.steps[0].fraction == 1.0
+    with registry.gate(db).reader(busy_timeout_s=1) as con:  # read-only again, after the run
+        assert con.execute("SELECT count(*) FROM libraries").fetchone() == (20,)
+    assert duckdb.connect(str(db), read_only=True).execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_failing_step_reports_a_clear_error_and_skips_the_rest(tmp_path: Path) -> None:
+    def missing(progress) -> str:  # noqa: ANN001
+        raise FileNotFoundError(f"Library folder not found: {tmp_path / 'gone'}")
+
+    registry = RunRegistry()
+    job = registry.start(
+        tmp_path / "x.duckdb",
+        "test",
+        tmp_path,
+        [Step("a", "A", "fails", missing), Step("b", "B", "never runs", lambda p: "no")],
+    )
+    assert job.wait(10)
+    snapshot = job.snapshot()
+    assert snapshot.state == "failed" and "Library folder not found" in snapshot.error
+    assert [s.state for s in snapshot.steps] == ["failed", "skipped"]
