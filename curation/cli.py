@@ -135,11 +135,15 @@ def export(
 def demo_library(
     out: Annotated[Path, typer.Argument(help="Folder to create.")],
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same library).")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing demo library in OUT.")] = False,
 ) -> None:
     """Build the small built-in demo library from photos that ship inside installed packages."""
     from curation.demo.library import build_demo_library
 
-    manifest = build_demo_library(out, seed=seed)
+    try:
+        manifest = build_demo_library(out, seed=seed, overwrite=overwrite)
+    except (ValueError, ImportError) as exc:
+        raise _fail(str(exc)) from exc
     console.print(f"Built the demo library in {out} ({len(manifest.files)} files).")
 
 
