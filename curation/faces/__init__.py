@@ -4,7 +4,14 @@ BCubed evaluation on the labelled sample photos (``evaluate``).
 Importing is free: dlib and the weights load on the first detection.
 """
 
-from curation.faces.detector import Face, FaceModel, create_face_model, face_crop, list_face_models
+from curation.faces.detector import (
+    Face,
+    FaceModel,
+    UnknownFaceModelError,
+    create_face_model,
+    face_crop,
+    list_face_models,
+)
 from curation.faces.people import (
     FaceObservation,
     PeopleIndex,
@@ -22,6 +29,7 @@ __all__ = [
     "PeopleIndex",
     "Person",
     "Relationship",
+    "UnknownFaceModelError",
     "close_circle",
     "cluster_faces",
     "create_face_model",

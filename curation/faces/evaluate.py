@@ -106,7 +106,11 @@ def identities(file_name: str, faces: Sequence[Face]) -> list[str | None]:
         return out
     person = single_person_identity(file_name)
     if person and faces:
-        biggest = max(range(len(faces)), key=lambda k: faces[k].width * faces[k].height)
+        def area(face: Face) -> float:
+            left, top, right, bottom = face.box_norm
+            return (right - left) * (bottom - top)
+
+        biggest = max(range(len(faces)), key=lambda k: area(faces[k]))
         out[biggest] = person
     return out
 
@@ -145,10 +149,19 @@ class DetectedPhoto:
     height: int
     faces: tuple[Face, ...]
     seconds: float  # detect_and_embed wall time
+    cpu_seconds: float  # its CPU time: the cost on an idle machine when the box is shared
 
 
-def detect_samples(faces_dir: Path, model: FaceModel) -> list[DetectedPhoto]:
-    """Detect and embed every JPEG/PNG in ``faces_dir`` (upright, RGB), sorted by name."""
+def detect_samples(
+    faces_dir: Path, model: FaceModel, *, longest_side: int | None = None
+) -> list[DetectedPhoto]:
+    """Detect and embed every JPEG/PNG in ``faces_dir`` (upright, RGB), sorted by name.
+
+    ``longest_side`` first resizes each photo to that size, as the pipeline does (it
+    hands the face model its 1024 px rendition); the samples are 109-1000 px as stored.
+    """
+    if longest_side is not None and longest_side < 32:
+        raise ValueError(f"longest_side must be >= 32 px, got {longest_side}")
     files = sorted(p for p in faces_dir.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
     if not files:
         raise FileNotFoundError(f"no .jpg/.png photos in {faces_dir}")
@@ -158,7 +171,11 @@ def detect_samples(faces_dir: Path, model: FaceModel) -> list[DetectedPhoto]:
         data = path.read_bytes()
         with Image.open(path) as img:
             image = ImageOps.exif_transpose(img).convert("RGB")
-        start = time.perf_counter()
+        if longest_side is not None:
+            scale = longest_side / max(image.size)
+            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+            image = image.resize(size, Image.Resampling.LANCZOS)
+        start, cpu_start = time.perf_counter(), time.process_time()
         faces = model.detect_and_embed(image)
         out.append(
             DetectedPhoto(
@@ -168,6 +185,7 @@ def detect_samples(faces_dir: Path, model: FaceModel) -> list[DetectedPhoto]:
                 image.height,
                 tuple(faces),
                 time.perf_counter() - start,
+                time.process_time() - cpu_start,
             )
         )
     return out
@@ -185,6 +203,8 @@ class FaceClusteringScore:
     recall: float
     f1: float
     faces_per_s: float
+    ms_per_photo: float
+    cpu_ms_per_photo: float
     missed: tuple[str, ...]  # labelled people the detector did not find (group photos)
 
 
@@ -239,6 +259,8 @@ def score_clustering(
         recall=result.recall,
         f1=result.f1,
         faces_per_s=len(embeddings) / seconds if seconds else float("nan"),
+        ms_per_photo=1000 * seconds / len(photos),
+        cpu_ms_per_photo=1000 * sum(p.cpu_seconds for p in photos) / len(photos),
         missed=tuple(missed),
     )
 
@@ -246,14 +268,15 @@ def score_clustering(
 def format_table(scores: Sequence[FaceClusteringScore]) -> str:
     header = (
         f"{'subset':<13} {'photos':>6} {'faces':>5} {'scored':>6} {'persons':>7} "
-        f"{'clusters':>8} {'precision':>9} {'recall':>6} {'F':>6} {'faces/s':>7}"
+        f"{'clusters':>8} {'precision':>9} {'recall':>6} {'F':>6} {'faces/s':>7} "
+        f"{'ms/photo':>8} {'cpu ms':>6}"
     )
     lines = [header, "-" * len(header)]
     for s in scores:
         lines.append(
             f"{s.subset:<13} {s.n_photos:>6} {s.n_faces:>5} {s.n_labelled:>6} {s.n_persons:>7} "
             f"{s.n_clusters:>8} {s.precision:>9.3f} {s.recall:>6.3f} {s.f1:>6.3f} "
-            f"{s.faces_per_s:>7.2f}"
+            f"{s.faces_per_s:>7.2f} {s.ms_per_photo:>8.0f} {s.cpu_ms_per_photo:>6.0f}"
         )
     return "\n".join(lines)
 
@@ -272,6 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--linkage", default=Linkage.AVERAGE.value,
                         choices=[m.value for m in Linkage])
     parser.add_argument("--jitters", type=int, default=1, help="dlib num_jitters")
+    parser.add_argument(
+        "--longest-side", type=int, default=None,
+        help="resize photos to this longest side first (the pipeline uses 1024)",
+    )
     args = parser.parse_args(argv)
 
     if args.samples is None:
@@ -282,12 +309,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not faces_dir.is_dir():
         parser.error(f"{faces_dir} is not a folder; pass --samples DIR (the folder holding faces/)")
     model = create_face_model(args.model, num_jitters=args.jitters)
-    photos = detect_samples(faces_dir, model)
+    photos = detect_samples(faces_dir, model, longest_side=args.longest_side)
     scores = [
         score_clustering(photos, threshold=args.threshold, linkage=args.linkage, unique_files=u)
         for u in (False, True)
     ]
-    print(f"{faces_dir} | model {model.model_version} | {args.linkage} linkage, "
+    size = f"resized to {args.longest_side} px" if args.longest_side else "as stored"
+    print(f"{faces_dir} ({size}) | model {model.model_version} | {args.linkage} linkage, "
           f"threshold {args.threshold}")
     print(format_table(scores))
     if scores[0].missed:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -75,15 +75,21 @@ def _validate_embeddings(embeddings: np.ndarray) -> np.ndarray:
     return x
 
 
-def _close_pairs(x: np.ndarray, threshold: float, chunk: int = 2048) -> np.ndarray:
-    """All (i, j), i < j, with distance <= threshold; chunked so memory stays O(chunk * n)."""
-    sq = np.einsum("ij,ij->i", x, x)
+def _close_pairs(x: np.ndarray, threshold: float) -> np.ndarray:
+    """All (i, j), i < j, with distance <= threshold (and a hair more), in row blocks of
+    ~16 M distances. float32 is twice as fast; the slack only adds edges, which is safe:
+    the graph is used to split the work, not to decide merges."""
+    x32 = x.astype(np.float32)
+    sq = np.einsum("ij,ij->i", x32, x32)
+    limit = threshold * threshold + 1e-4
+    chunk = max(1, 16_000_000 // max(len(x), 1))
     found = []
     for start in range(0, len(x), chunk):
-        block = x[start : start + chunk]
-        d2 = sq[start : start + chunk, None] + sq[None, :] - 2.0 * block @ x.T
-        i, j = np.nonzero(d2 <= threshold * threshold + 1e-9)
-        i = i + start
+        block = x32[start : start + chunk]
+        rest = x32[start:]  # only j >= i: the lower triangle was seen by earlier blocks
+        d2 = sq[start : start + chunk, None] + sq[None, start:] - 2.0 * block @ rest.T
+        i, j = np.nonzero(d2 <= limit)
+        i, j = i + start, j + start
         keep = i < j
         found.append(np.stack([i[keep], j[keep]], axis=1))
     return np.concatenate(found) if found else np.empty((0, 2), dtype=np.int64)
@@ -208,20 +214,27 @@ def cluster_faces(
     )
     n_comp, comp_of_group = connected_components(graph, directed=False)
 
+    comp_of_face = comp_of_group[group_of]
+    faces_by_comp = np.argsort(comp_of_face, kind="stable")
+    comp_starts = np.searchsorted(comp_of_face[faces_by_comp], np.arange(n_comp + 1))
+    cannot_by_comp: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for a, b in cannot:
+        if comp_of_face[a] == comp_of_face[b]:
+            cannot_by_comp[int(comp_of_face[a])].append((int(group_of[a]), int(group_of[b])))
+
     cluster_of_group = np.arange(n_groups)
     for comp in range(n_comp):
-        groups = np.nonzero(comp_of_group == comp)[0]
+        faces = faces_by_comp[comp_starts[comp] : comp_starts[comp + 1]]
+        groups = np.unique(group_of[faces])
         if len(groups) < 2:
             continue
-        local = {g: k for k, g in enumerate(groups)}
-        faces = np.nonzero(np.isin(group_of, groups))[0]
         if len(faces) > MAX_COMPONENT:
             raise ValueError(
                 f"{len(faces)} faces are chained within distance {threshold}; clustering "
                 f"more than {MAX_COMPONENT} at once needs too much memory. Lower the "
                 "threshold, or add new photos with PeopleIndex.assign_new_faces"
             )
-        local_group = np.array([local[g] for g in group_of[faces]])
+        local_group = np.searchsorted(groups, group_of[faces])
         order = np.argsort(local_group, kind="stable")
         fx = x[faces[order]]
         sq = np.einsum("ij,ij->i", fx, fx)
@@ -236,14 +249,12 @@ def cluster_faces(
         else:
             reduce = np.maximum if method is Linkage.COMPLETE else np.minimum
             gd = reduce.reduceat(reduce.reduceat(fd, starts, axis=0), starts, axis=1)
+        del fd
         forbidden = np.zeros((m, m), dtype=bool)
-        if len(cannot):
-            ga, gb = group_of[cannot[:, 0]], group_of[cannot[:, 1]]
-            inside = np.isin(ga, groups) & np.isin(gb, groups)
-            la = np.array([local[g] for g in ga[inside]], dtype=np.int64)
-            lb = np.array([local[g] for g in gb[inside]], dtype=np.int64)
-            forbidden[la, lb] = True
-            forbidden[lb, la] = True
+        if comp in cannot_by_comp:
+            pairs = np.searchsorted(groups, np.asarray(cannot_by_comp[comp]))
+            forbidden[pairs[:, 0], pairs[:, 1]] = True
+            forbidden[pairs[:, 1], pairs[:, 0]] = True
         root = _agglomerate(gd, sizes, forbidden, threshold, method)
         cluster_of_group[groups] = groups[root]
 
@@ -260,7 +271,8 @@ def cluster_faces(
 # ----------------------------------------------------------------------------- people
 
 
-@dataclass(frozen=True)
+# eq=False on records holding arrays: == on them would raise.
+@dataclass(frozen=True, eq=False)
 class FaceObservation:
     """A detected face as the people index sees it."""
 
@@ -269,7 +281,7 @@ class FaceObservation:
     embedding: np.ndarray  # (128,) dlib descriptor
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Person:
     person_id: int  # stable: survives re-clustering, never reused for someone else
     face_ids: tuple[str, ...]
@@ -313,34 +325,6 @@ class PeopleRecords:
     faces: tuple[FaceRecord, ...]
     persons: tuple[PersonRecord, ...]
     next_person_id: int
-
-
-@dataclass
-class _Stats:
-    """Running sums that give a person's centroid and spread without its embeddings."""
-
-    n: int = 0
-    total: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    total_sq: float = 0.0
-
-    def add(self, e: np.ndarray) -> None:
-        self.total = e.copy() if self.n == 0 else self.total + e
-        self.total_sq += float(e @ e)
-        self.n += 1
-
-    @property
-    def centroid(self) -> np.ndarray:
-        return self.total / self.n
-
-    @property
-    def mean_sq_radius(self) -> float:
-        c = self.centroid
-        return max(self.total_sq / self.n - float(c @ c), 0.0)
-
-    def rms_distance(self, x: np.ndarray) -> np.ndarray:
-        """RMS distance from each row of ``x`` to the person's faces (exact, from sums)."""
-        diff = x - self.centroid
-        return np.sqrt(np.einsum("ij,ij->i", diff, diff) + self.mean_sq_radius)
 
 
 class PeopleIndex:
@@ -396,15 +380,15 @@ class PeopleIndex:
         members: dict[int, list[str]] = defaultdict(list)
         for face_id, pid in self._person_of.items():
             members[pid].append(face_id)
+        pids, centroids, mean_sq = self._person_arrays()
         out = []
-        for pid, face_ids in members.items():
-            stats = self._stats(face_ids)
+        for k, pid in enumerate(pids):
             out.append(
                 Person(
                     person_id=pid,
-                    face_ids=tuple(sorted(face_ids)),
-                    centroid=stats.centroid.astype(np.float32),
-                    spread=float(np.sqrt(stats.mean_sq_radius)),
+                    face_ids=tuple(sorted(members[pid])),
+                    centroid=centroids[k].astype(np.float32),
+                    spread=float(np.sqrt(mean_sq[k])),
                     name=self._names.get(pid),
                 )
             )
@@ -512,11 +496,9 @@ class PeopleIndex:
             seen.add(face.face_id)
         if not new:
             return []
-        members: dict[int, list[str]] = defaultdict(list)
-        for face_id, pid in self._person_of.items():
-            members[pid].append(face_id)
-        pids = sorted(members)
-        stats = [self._stats(members[p]) for p in pids]
+        if not self.assign_threshold > 0:
+            raise ValueError(f"assign_threshold must be > 0, got {self.assign_threshold}")
+        pids, centroids, mean_sq = self._person_arrays()
         persons_in_photo: dict[str, set[int]] = defaultdict(set)
         for face_id, pid in self._person_of.items():
             persons_in_photo[self._faces[face_id].photo_id].add(pid)
@@ -531,7 +513,14 @@ class PeopleIndex:
                 leftovers.extend(photo_faces)
                 continue
             x = np.stack([f.embedding for f in photo_faces]).astype(np.float64)
-            cost = np.stack([s.rms_distance(x) for s in stats], axis=1)
+            # RMS distance to each person's faces, exact from centroid and spread:
+            # mean ||x - f||^2 = ||x - c||^2 + mean ||f - c||^2.
+            sq = (
+                np.einsum("ij,ij->i", x, x)[:, None]
+                + np.einsum("ij,ij->i", centroids, centroids)[None, :]
+                - 2.0 * x @ centroids.T
+            )
+            cost = np.sqrt(np.maximum(sq, 0.0) + mean_sq[None, :])
             for k, pid in enumerate(pids):
                 if pid in persons_in_photo[photo_id]:
                     cost[:, k] = np.inf  # already in this photo
@@ -542,7 +531,9 @@ class PeopleIndex:
             for r, c in zip(rows, cols, strict=True):
                 if cost[r, c] <= self.assign_threshold:
                     face = photo_faces[r]
-                    result[face.face_id] = Assignment(face.face_id, pids[c], float(cost[r, c]), False)
+                    result[face.face_id] = Assignment(
+                        face.face_id, pids[c], float(cost[r, c]), new_person=False
+                    )
                     matched.add(r)
             leftovers.extend(f for k, f in enumerate(photo_faces) if k not in matched)
 
@@ -555,10 +546,12 @@ class PeopleIndex:
             )
             label_pid = {int(label): self._new_id() for label in np.unique(labels)}
             for face, label in zip(leftovers, labels, strict=True):
-                result[face.face_id] = Assignment(face.face_id, label_pid[int(label)], None, True)
+                result[face.face_id] = Assignment(
+                    face.face_id, label_pid[int(label)], None, new_person=True
+                )
 
         for face in new:
-            self._faces[face.face_id] = face
+            self._add_face(face)
             self._person_of[face.face_id] = result[face.face_id].person_id
         return [result[f.face_id] for f in new]
 
@@ -635,7 +628,9 @@ class PeopleIndex:
         if len(set(photos)) < len(photos):
             raise ValueError("two of these faces are in the same photo; they cannot be one person")
         others = {
-            self._faces[f].photo_id for f, p in self._person_of.items() if p == pid and f not in moving
+            self._faces[f].photo_id
+            for f, p in self._person_of.items()
+            if p == pid and f not in moving
         }
         if others & set(photos):
             raise ValueError(
@@ -655,7 +650,8 @@ class PeopleIndex:
         alive = sorted(set(self._person_of.values()))
         persons = [PersonRecord(pid, self._names.get(pid)) for pid in alive]
         persons += [
-            PersonRecord(old, None, merged_into=new) for old, new in sorted(self._merged_into.items())
+            PersonRecord(old, None, merged_into=new)
+            for old, new in sorted(self._merged_into.items())
         ]
         return PeopleRecords(faces, tuple(persons), self._next_id)
 
@@ -695,7 +691,10 @@ class PeopleIndex:
         if self._faces:
             dim = next(iter(self._faces.values())).embedding.shape[0]
             if emb.shape[0] != dim:
-                raise ValueError(f"face {face.face_id!r}: embedding has {emb.shape[0]} values, index uses {dim}")
+                raise ValueError(
+                    f"face {face.face_id!r}: embedding has {emb.shape[0]} values, "
+                    f"the index uses {dim}"
+                )
         self._faces[face.face_id] = face
 
     def _new_id(self) -> int:
@@ -712,11 +711,21 @@ class PeopleIndex:
     def _photos_of(self, pid: int) -> set[str]:
         return {self._faces[f].photo_id for f, p in self._person_of.items() if p == pid}
 
-    def _stats(self, face_ids: Iterable[str]) -> _Stats:
-        s = _Stats()
-        for f in face_ids:
-            s.add(np.asarray(self._faces[f].embedding, dtype=np.float64))
-        return s
+    def _person_arrays(self) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """Person ids (sorted), their centroids, and their faces' mean squared distance
+        to the centroid."""
+        if not self._person_of:
+            return [], np.zeros((0, 0)), np.zeros(0)
+        face_ids = list(self._person_of)
+        x = np.stack([self._faces[f].embedding for f in face_ids]).astype(np.float64)
+        pids, which = np.unique([self._person_of[f] for f in face_ids], return_inverse=True)
+        counts = np.bincount(which).astype(np.float64)
+        totals = np.zeros((len(pids), x.shape[1]))
+        np.add.at(totals, which, x)
+        centroids = totals / counts[:, None]
+        sq_norms = np.bincount(which, weights=np.einsum("ij,ij->i", x, x))
+        mean_sq = np.maximum(sq_norms / counts - np.einsum("ij,ij->i", centroids, centroids), 0)
+        return [int(p) for p in pids], centroids, mean_sq
 
 
 # ----------------------------------------------------------------------------- who with whom
@@ -787,7 +796,9 @@ def relationships(
         for (a, b), n in photos.items()
         if n >= min_photos
     ]
-    return sorted(out, key=lambda r: (-r.photos_together, -r.events_together, r.person_a, r.person_b))
+    return sorted(
+        out, key=lambda r: (-r.photos_together, -r.events_together, r.person_a, r.person_b)
+    )
 
 
 def close_circle(
@@ -822,5 +833,7 @@ def close_circle(
             continue
         other = r.person_b if r.person_a == owner else r.person_a
         members.append(CircleMember(other, r.photos_together, r.events_together, totals[other]))
-    members.sort(key=lambda m: (-m.events_together, -m.photos_together, -m.photos_total, m.person_id))
+    members.sort(
+        key=lambda m: (-m.events_together, -m.photos_together, -m.photos_total, m.person_id)
+    )
     return CloseCircle(owner, inferred, tuple(members[:size]))
