@@ -66,7 +66,7 @@ class Embedder(ABC):
     runtimes' inference calls are thread-safe.
     """
 
-    name: ClassVar[str]  # set by @register_embedder
+    name: ClassVar[str] = "unregistered"  # set by @register_embedder
     dim: ClassVar[int]
     preprocess_spec: ClassVar[PreprocessSpec]
     _has_logits: ClassVar[bool] = True
@@ -384,7 +384,11 @@ class EfficientNetLite0Embedder(Embedder):
     # -- inference
 
     def _predict(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
-        pixels = transforms.preprocess_batch(images, self.preprocess_spec)
+        return self.forward(transforms.preprocess_batch(images, self.preprocess_spec))
+
+    def forward(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The network alone: preprocessed [n, 3, 224, 224] -> (pooled features, logits), not normalised."""
+        self.load()
         if self.backend == "torch":
             import torch
 
@@ -426,9 +430,13 @@ class ResNet50Embedder(Embedder):
             raise MissingWeightsError(f"resnet50 weights file not found: {path}")
         return path
 
+    @cached_property
+    def weights_hash(self) -> str:
+        return file_sha256(self._path())[:8]
+
     @property
     def model_version(self) -> str:
-        return f"{self.name}@{file_sha256(self._path())[:8]}+torch"
+        return f"{self.name}@{self.weights_hash}+torch"
 
     def _validate_params(self) -> None:
         super()._validate_params()

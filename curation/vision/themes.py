@@ -40,7 +40,8 @@ class Theme(StrEnum):
     FLOWERS_GARDEN = "flowers_garden"
 
     @property
-    def title(self) -> str:
+    def label(self) -> str:
+        """Name for people, e.g. "Beach & sea" (not ``title``: str already has that method)."""
         return THEME_TITLES[self]
 
 
@@ -209,8 +210,9 @@ def _membership() -> np.ndarray:
 # top-1 and log-loss are best and flat over T = 0.5 .. 0.8.
 TEMPERATURE = 0.7
 # A theme is reported only at or above this score. At T = 0.7, 0.3 keeps the true
-# theme of 88% of the labelled photos with 0.03 wrong themes per photo, and puts a
-# theme on 1 of the 9 photos that have none (0.2: 91%, 0.09, 4 of 9).
+# theme of 88% of the labelled photos with 0.03 wrong themes per photo, and puts no
+# theme on the 9 photos that have none (0.2: 91%, 0.09 and 3 of 9): albums want
+# precision more than recall.
 DEFAULT_MIN_SCORE = 0.3
 # Per-theme overrides of DEFAULT_MIN_SCORE.
 THEME_MIN_SCORES: dict[Theme, float] = {}
