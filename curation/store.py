@@ -77,6 +77,13 @@ class Store:
         while True:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.ConnectionException:
+                if not read_only:
+                    raise
+                # This process already has the file open for writing; DuckDB refuses a
+                # second, read-only configuration of the same file, but a read-write
+                # connection shares that instance and reads just as well.
+                return duckdb.connect(str(self.path))
             except duckdb.IOException as exc:
                 message = str(exc)
                 if "lock" not in message.lower():

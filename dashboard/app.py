@@ -6,12 +6,22 @@ from ``pages/``. Imports nothing heavy: the engine's pipeline loads when a run s
 
 from __future__ import annotations
 
-import streamlit as st
 
-from dashboard import data, navigation, ui
+def main() -> None:
+    import streamlit as st
 
-st.set_page_config(page_title=ui.APP_NAME, page_icon=ui.APP_ICON, layout="wide", initial_sidebar_state="expanded")
-st.logo(str(ui.LOGO), size="large", icon_image=ui.APP_ICON)
-page = st.navigation(navigation.sections(), position="sidebar")
-ui.sidebar_footer(data.current_settings())
-ui.run_guarded(page)
+    from dashboard import data, navigation, ui
+
+    st.set_page_config(
+        page_title=ui.APP_NAME, page_icon=ui.APP_ICON, layout="wide", initial_sidebar_state="expanded"
+    )
+    st.logo(str(ui.LOGO), size="large", icon_image=ui.APP_ICON)
+    page = st.navigation(navigation.sections(), position="sidebar")
+    ui.sidebar_footer(data.current_settings())
+    ui.run_guarded(page)
+
+
+# Streamlit runs this file as "__main__". The ingest's process pool (spawn) re-runs the main
+# script as "__mp_main__" in every worker it starts: there, do nothing.
+if __name__ != "__mp_main__":
+    main()

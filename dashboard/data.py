@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import streamlit as st
 
@@ -24,6 +26,7 @@ from dashboard.runs import RunRegistry
 READ_BUSY_TIMEOUT_S = 3.0
 
 DbVersion = tuple[int, int, int]
+T = TypeVar("T")
 
 
 def current_settings() -> Settings:
@@ -50,9 +53,10 @@ def db_version(db: Path) -> DbVersion:
     return (mtime, size, wal_mtime)
 
 
-def _read(db: str, fn, *args):  # noqa: ANN001, ANN202 - small private helper
+def _read(db: str, query: Callable[..., T], *args: object) -> T:
+    """Run one of dashboard.queries on a connection the run registry's gate hands out."""
     with run_registry().gate(Path(db)).reader(READ_BUSY_TIMEOUT_S) as con:
-        return fn(con, *args)
+        return query(con, *args)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -83,7 +83,9 @@ def _folder_choice(source: Source, path: Path) -> LibraryChoice:
         hint = f" (relative paths start at {Path.cwd()})" if not path.is_absolute() else ""
         return LibraryChoice(source, None, f"Folder not found: {resolved}{hint}. Check the path.")
     if not resolved.is_dir():
-        return LibraryChoice(source, None, f"{resolved} is a file, not a folder. Give the folder that holds the photos.")
+        return LibraryChoice(
+            source, None, f"{resolved} is a file, not a folder. Give the folder that holds the photos."
+        )
     return LibraryChoice(source, resolved)
 
 

@@ -30,6 +30,7 @@ class PageSpec:
         return "" if self.default else self.url_path
 
 
+# fmt: off
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("Curate", "libraries.py", "Libraries & runs", ":material/photo_library:", "libraries", default=True),
     PageSpec("Review", "memories_review.py", "Memories review", ":material/auto_stories:", "memories"),
@@ -39,6 +40,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Analyse", "engagement_sql.py", "Engagement SQL", ":material/terminal:", "sql"),
     PageSpec("Label", "labeling.py", "Labeling", ":material/label:", "labeling"),
 )
+# fmt: on
 
 
 def page(spec: PageSpec) -> StreamlitPage:

@@ -79,7 +79,8 @@ def readiness(spec: ComingSoon, summary: DatabaseSummary, settings: Settings) ->
             )
         else:
             ok = summary.has(need.table)
-            text = f"{need.label}: " + ("ready" if ok else f"not yet — comes with the {need.stage} stage")
+            rows = summary.table_rows.get(need.table, 0)
+            text = f"{need.label}: " + (f"{rows:,}" if ok else f"not yet — comes with the {need.stage} stage")
         out.append(Readiness(ok, text))
     return out
 
@@ -114,7 +115,7 @@ PEOPLE = ComingSoon(
     needs=(
         _PHOTOS,
         Need(NeedKind.TABLE, "Detected faces", table="faces", stage="faces"),
-        Need(NeedKind.TABLE, "People", table="people", stage="faces"),
+        Need(NeedKind.TABLE, "People", table="persons", stage="faces"),
     ),
     now=(_RUN_FIRST,),
 )
@@ -152,7 +153,7 @@ MODEL_QUALITY = ComingSoon(
     arrives_with="the evaluation of the vision, faces and events stages",
     needs=(
         Need(NeedKind.SAMPLES, "Labelled sample sets"),
-        Need(NeedKind.TABLE, "Evaluation results", table="evaluations", stage="evaluation"),
+        Need(NeedKind.TABLE, "Model versions and their metrics", table="model_versions", stage="vision"),
     ),
     now=(
         "Benchmarks are scripts that print numbers: see `bench/` and `bench/results/`.",
@@ -172,7 +173,7 @@ ENGAGEMENT_SQL = ComingSoon(
     ),
     arrives_with="the engagement events and the saved queries",
     needs=(Need(NeedKind.DATABASE, "Database"), _PHOTOS),
-    now=("Query the database from a terminal meanwhile (read-only; quit it before the next run, which needs to write):",),
+    now=("Query the database from a terminal meanwhile (read-only; quit before the next run, which writes):",),
     snippet=(
         ".venv/bin/python -c \"import duckdb; "
         "print(duckdb.connect('{database}', read_only=True).sql('SELECT * FROM runs ORDER BY run_id DESC'))\""
@@ -192,6 +193,7 @@ LABELING = ComingSoon(
     needs=(_PHOTOS, Need(NeedKind.TABLE, "Labels", table="labels", stage="labeling")),
     now=(
         _RUN_FIRST,
-        "Set the Label Studio URL and API key in `.streamlit/secrets.toml` (section `[curation.label_studio]`).",
+        "Set the Label Studio URL and API key in `.streamlit/secrets.toml`, "
+        "section `[curation.label_studio]`.",
     ),
 )

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import duckdb
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads when a query returns a frame, not at app start-up
+    import duckdb
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -27,31 +29,41 @@ class LibrarySummary:
 
 @dataclass(frozen=True)
 class StageCount:
-    """A count that a later stage fills; shown as "—" until the stage's table exists."""
+    """A count that a later stage fills; "—" until that stage has run on the library."""
 
     key: str
     label: str
-    table: str
-    sql: str  # one parameter: the library id
+    tables: tuple[str, ...]  # all must exist before the queries are tried
+    ran_sql: str  # > 0 once the stage has run on the library (one parameter: the library id)
+    count_sql: str  # the number shown (one parameter: the library id)
     help: str
 
 
-# Later stages: add or adjust your entry when your table lands in sql/schema_*.sql.
+# Later stages: add or adjust your entry when your tables land in sql/schema_*.sql.
 STAGE_COUNTS: tuple[StageCount, ...] = (
     StageCount(
-        "events", "Events", "events", "SELECT count(*) FROM events WHERE library_id = ?",
+        "events", "Events", ("events",),
+        "SELECT count(*) FROM events WHERE library_id = ?",
+        "SELECT count(*) FROM events WHERE library_id = ?",
         "Moments grouped by time and place. Comes with the events stage.",
     ),
     StageCount(
-        "people", "People", "people", "SELECT count(*) FROM people WHERE library_id = ?",
+        "people", "People", ("face_scans", "persons", "photos"),
+        "SELECT count(*) FROM face_scans JOIN photos USING (photo_id) WHERE library_id = ?",
+        "SELECT count(*) FROM persons WHERE library_id = ? AND merged_into IS NULL",
         "Recurring faces grouped into people. Comes with the faces stage.",
     ),
     StageCount(
-        "albums", "Albums", "albums", "SELECT count(*) FROM albums WHERE library_id = ?",
+        "albums", "Albums", ("albums",),
+        "SELECT count(*) FROM albums WHERE library_id = ?",
+        "SELECT count(*) FROM albums WHERE library_id = ?",
         "Memories albums proposed for printing. Comes with the albums stage.",
     ),
     StageCount(
-        "clutter", "Clutter", "clutter", "SELECT count(*) FROM clutter WHERE library_id = ?",
+        "clutter", "Clutter", ("photo_clutter", "photos"),
+        "SELECT count(*) FROM photo_clutter JOIN photos USING (photo_id) WHERE library_id = ?",
+        "SELECT count(DISTINCT photo_id) FROM photo_clutter JOIN photos USING (photo_id) "
+        "WHERE library_id = ? AND status = 'ok' AND is_clutter",
         "Screenshots, receipts and other shots that never reach an album. Comes with the vision stage.",
     ),
 )  # fmt: skip
@@ -90,10 +102,11 @@ class DatabaseSummary:
     exists: bool
     n_libraries: int = 0
     n_photos: int = 0
-    tables: frozenset[str] = frozenset()
+    table_rows: dict[str, int] = field(default_factory=dict)  # DuckDB's estimate, per table
 
     def has(self, table: str) -> bool:
-        return table in self.tables
+        """The table exists and holds rows (the schema creates every table up front)."""
+        return self.table_rows.get(table, 0) > 0
 
 
 RUN_COLUMNS = [
@@ -111,13 +124,18 @@ def tables(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
 
 
 def database_summary(con: duckdb.DuckDBPyConnection) -> DatabaseSummary:
-    present = tables(con)
+    table_rows = {
+        name: int(rows)
+        for name, rows in con.execute(
+            "SELECT table_name, estimated_size FROM duckdb_tables() WHERE schema_name = 'main'"
+        ).fetchall()
+    }
     n_libraries = n_photos = 0
-    if "libraries" in present:
+    if "libraries" in table_rows:
         n_libraries = con.execute("SELECT count(*) FROM libraries").fetchone()[0]
-    if "photos" in present:
+    if "photos" in table_rows:
         n_photos = con.execute("SELECT count(*) FROM photos WHERE status = 'ok'").fetchone()[0]
-    return DatabaseSummary(True, int(n_libraries), int(n_photos), present)
+    return DatabaseSummary(True, int(n_libraries), int(n_photos), table_rows)
 
 
 def list_libraries(con: duckdb.DuckDBPyConnection) -> list[LibrarySummary]:
@@ -198,11 +216,13 @@ def library_overview(
 def stage_counts(
     con: duckdb.DuckDBPyConnection, library_id: int, counts: Iterable[StageCount] = STAGE_COUNTS
 ) -> dict[str, int | None]:
+    """Each count, or None while its stage has not run on the library (its tables may exist)."""
     present = tables(con)
-    return {
-        c.key: int(con.execute(c.sql, [library_id]).fetchone()[0]) if c.table in present else None
-        for c in counts
-    }
+    out: dict[str, int | None] = {}
+    for c in counts:
+        ran = set(c.tables) <= present and con.execute(c.ran_sql, [library_id]).fetchone()[0] > 0
+        out[c.key] = int(con.execute(c.count_sql, [library_id]).fetchone()[0]) if ran else None
+    return out
 
 
 def filter_issues(issues: pd.DataFrame, severities: Iterable[str] | None, text: str = "") -> pd.DataFrame:

@@ -1,7 +1,8 @@
 """Running the engine from the dashboard: a curation run in a background thread.
 
-A run is a list of :class:`Step` s (build the demo library, ingest; later: vision, faces,
-events, albums), each reporting ``(done, total, item)`` progress. The run executes in a
+A run is a list of :class:`Step` s (build the demo library, then each engine stage: ingest,
+faces, vision, and whatever ``curation.pipeline.runner`` adds), each reporting
+``(done, total, item)`` progress. The run executes in a
 thread, not in the page script, so a click elsewhere in the app (which makes Streamlit
 stop the script) cannot abort it halfway; pages poll :meth:`CurationJob.snapshot`.
 
@@ -24,7 +25,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from curation.settings import Settings
 from curation.store import Store, StoreError
@@ -166,7 +169,9 @@ class DatabaseGate:
 class CurationJob:
     """One run of a list of steps in a daemon thread; thread-safe snapshots for the UI."""
 
-    def __init__(self, job_id: int, title: str, library_root: Path, steps: list[Step], gate: DatabaseGate) -> None:
+    def __init__(
+        self, job_id: int, title: str, library_root: Path, steps: list[Step], gate: DatabaseGate
+    ) -> None:
         if not steps:
             raise ValueError("A run needs at least one step.")
         self.job_id = job_id
@@ -314,20 +319,42 @@ class RunRegistry:
 
 # --------------------------------------------------------------------------- the steps
 
+# How the progress display names the engine's stages (curation.pipeline.runner.Stage);
+# a stage missing here still runs and shows under its own name.
+STAGE_LABELS: dict[str, tuple[str, str]] = {
+    "ingest": ("Ingest", "scan, decode, hash, read metadata, thumbnails"),
+    "faces": ("Faces", "detect faces, group them into people"),
+    "vision": ("Vision", "embeddings, themes, clutter"),
+}
 
-def curation_steps(root: Path, settings: Settings, *, build_demo: bool = False, seed: int = 0) -> list[Step]:
-    """The steps of "Run curation" on ``root``. Later stages append theirs here."""
+
+def pipeline_stages() -> list[str]:
+    """The engine's stages in pipeline order (what `curation run --stages` accepts)."""
+    from curation.pipeline.runner import ALL_STAGES  # light: the stages load their models lazily
+
+    return [stage.value for stage in ALL_STAGES]
+
+
+def stage_label(stage: str) -> str:
+    return STAGE_LABELS.get(stage, (stage.capitalize(), ""))[0]
+
+
+def curation_steps(
+    root: Path, settings: Settings, stages: list[str], *, build_demo: bool = False, seed: int = 0
+) -> list[Step]:
+    """The steps of "Run curation" on ``root``: one per engine stage, each with its progress line."""
     steps: list[Step] = []
     if build_demo:
         steps.append(demo_step(root, seed=seed))
-    steps.append(
-        Step("ingest", "Ingest", "scan, decode, hash, read metadata, thumbnails", lambda p: _ingest(root, settings, p))
-    )
+    for stage in stages:
+        label, detail = STAGE_LABELS.get(stage, (stage.capitalize(), ""))
+        steps.append(Step(stage, label, detail, partial(_run_stage, root, settings, stage)))
     return steps
 
 
 def demo_step(out: Path, *, seed: int = 0) -> Step:
-    return Step("demo", "Demo library", "build it from photos in installed packages", lambda p: _build_demo(out, seed, p))
+    detail = "build it from photos in installed packages"
+    return Step("demo", "Demo library", detail, partial(_build_demo, out, seed))
 
 
 def _build_demo(out: Path, seed: int, progress: ProgressFn) -> str:
@@ -347,14 +374,50 @@ def _build_demo(out: Path, seed: int, progress: ProgressFn) -> str:
     return f"{len(manifest.files)} files written to {out}"
 
 
-def _ingest(root: Path, settings: Settings, progress: ProgressFn) -> str:
+def _run_stage(root: Path, settings: Settings, stage: str, progress: ProgressFn) -> str:
     # Imported here, not at start-up: the dashboard opens without the engine's heavy parts.
-    from curation.ingest.pipeline import ingest_library
+    from curation.pipeline.runner import parse_stages, run_library
 
-    report = ingest_library(root, Store(settings.database), settings, progress=progress)
+    try:
+        (chosen,) = parse_stages([stage])
+    except ValueError as exc:
+        raise RunError(str(exc)) from exc
+    result = run_library(
+        root,
+        Store(settings.database),
+        settings,
+        stages=[chosen],
+        progress=lambda _stage, done, total, item: progress(done, total, item),
+    )
+    return summarize(stage, result.reports.get(chosen))
+
+
+def _ingest_summary(report: Any) -> str:
     parts = [f"{report.n_new} new", f"{report.n_changed} changed", f"{report.n_unchanged} unchanged"]
     if report.n_removed:
         parts.append(f"{report.n_removed} removed")
-    parts.append(f"{report.n_skipped} skipped")
-    parts.append(f"{report.n_warnings} warnings")
+    parts += [f"{report.n_skipped} skipped", f"{report.n_warnings} warnings"]
     return f"{report.n_files} files: " + ", ".join(parts)
+
+
+def _faces_summary(report: Any) -> str:
+    return f"{report.n_scanned} photos scanned: {report.n_faces} faces, {report.n_persons} people"
+
+
+def _vision_summary(report: Any) -> str:
+    missing = f", {report.n_missing_thumbnail} without thumbnail" if report.n_missing_thumbnail else ""
+    return f"{report.n_embedded} photos embedded{missing}"
+
+
+# One line about a stage's report for its progress line; other stages just say "done".
+SUMMARIES: dict[str, Callable[[Any], str]] = {
+    "ingest": _ingest_summary,
+    "faces": _faces_summary,
+    "vision": _vision_summary,
+}
+
+
+def summarize(stage: str, report: Any) -> str:
+    if report is None or stage not in SUMMARIES:
+        return "done"
+    return SUMMARIES[stage](report)

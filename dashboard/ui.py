@@ -12,18 +12,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from curation import __version__
+from curation.ingest.decode import thumbnail_path
 from curation.settings import Settings
 from curation.store import StoreError
+from dashboard import data
 from dashboard.navigation import page_by_script
 from dashboard.placeholders import ComingSoon, readiness
-from dashboard.queries import DatabaseSummary, LibrarySummary
+from dashboard.queries import (
+    STAGE_COUNTS,
+    DatabaseSummary,
+    LibraryOverview,
+    LibrarySummary,
+    filter_issues,
+)
 from dashboard.runs import JobSnapshot, JobState, StepProgress, StepState
+
+if TYPE_CHECKING:  # pandas loads with the first table, not at app start-up
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +74,6 @@ class Metric:
     label: str
     value: int | None  # None: the stage that fills it has not run -> "—"
     help: str
-    icon: str | None = None
-    delta: str | None = None
 
 
 def metric_row(metrics: Sequence[Metric]) -> None:
@@ -72,8 +81,6 @@ def metric_row(metrics: Sequence[Metric]) -> None:
         column.metric(
             m.label,
             "—" if m.value is None else f"{m.value:,}",
-            delta=m.delta,
-            delta_color="off" if m.delta else "normal",
             help=m.help,
             border=True,
         )
@@ -86,19 +93,83 @@ class Thumb:
 
 
 def thumbnail_grid(thumbs: Sequence[Thumb], *, columns: int = 6) -> None:
-    from dashboard.data import thumbnail_tile  # the cached square crop
-
     for start in range(0, len(thumbs), columns):
         row = thumbs[start : start + columns]
         for column, thumb in zip(st.columns(columns), row, strict=False):
             with column:
-                tile = thumbnail_tile(thumb.path)
+                tile = data.thumbnail_tile(thumb.path)  # cropped square, cached
                 if tile is None:
                     with st.container(border=True, height=160, vertical_alignment="center"):
                         st.caption(":material/hide_image: thumbnail missing")
                     st.caption(thumb.caption)
                 else:
                     st.image(tile, caption=thumb.caption, width="stretch")
+
+
+def library_overview(overview: LibraryOverview, settings: Settings) -> None:
+    """One library: counts, then tabs with the latest photos, the issues and the run history."""
+    library = overview.library
+    last_run = overview.last_run
+    st.subheader(f":material/insights: {library.name}", anchor=False)
+    st.caption(
+        f"`{library.root}` · {library.n_runs} {'run' if library.n_runs == 1 else 'runs'} · "
+        f"last run {format_when(library.last_run_at)}"
+        + (f": {last_run['n_new']:,} new and {last_run['n_changed']:,} changed files" if last_run else "")
+    )
+    metric_row(
+        [
+            Metric("Photos", overview.n_photos, "Usable photos in the library."),
+            Metric("Skipped", overview.n_skipped, "Files that could not be read: see Issues."),
+            Metric("Removed", overview.n_removed, "Photos that were in the library and are gone from disk."),
+            Metric("Warnings", overview.n_warnings, "Photos ingested with a doubt (date, copy…)."),
+        ]
+    )
+    metric_row([Metric(c.label, overview.stage_counts[c.key], c.help) for c in STAGE_COUNTS])
+    if any(count is None for count in overview.stage_counts.values()):
+        st.caption("A dash means the stage that fills the number has not run yet: hover a card for which one.")
+
+    photos_tab, issues_tab, runs_tab = st.tabs(
+        [
+            ":material/photo: Latest photos",
+            f":material/report: Issues ({len(overview.issues)})",
+            f":material/history: Run history ({len(overview.runs)})",
+        ]
+    )
+    with photos_tab:
+        if overview.recent:
+            st.caption(f"The {len(overview.recent)} latest photos by capture date.")
+            thumbnail_grid(
+                [
+                    Thumb(
+                        thumbnail_path(settings.cache, p.sha256, settings.ingest.thumb_sizes[0]),
+                        f"{format_day(p.taken_at)} · {short_name(p.rel_path)}",
+                    )
+                    for p in overview.recent
+                ]
+            )
+        else:
+            st.info("No usable photo in this library yet: see Issues for the files that were skipped.")
+    with issues_tab:
+        if overview.issues.empty:
+            st.success("No issues: every file was read cleanly.", icon=":material/check_circle:")
+        else:
+            severity_col, search_col = st.columns([1, 2], vertical_alignment="bottom")
+            severities = severity_col.segmented_control(
+                "Severity",
+                ["skipped", "warning"],
+                selection_mode="multi",
+                default=["skipped", "warning"],
+                format_func=str.capitalize,
+                key="issue_severity",
+            )
+            search = search_col.text_input(
+                "Search", key="issue_search", placeholder="file, code or reason", icon=":material/search:"
+            )
+            shown = filter_issues(overview.issues, severities, search)
+            issues_table(shown)
+            st.caption(f"{len(shown)} of {len(overview.issues)} issues shown.")
+    with runs_tab:
+        runs_table(overview.runs)
 
 
 def issues_table(issues: pd.DataFrame) -> None:
@@ -143,6 +214,8 @@ def runs_table(runs: pd.DataFrame) -> None:
 
 
 def libraries_table(libraries: Sequence[LibrarySummary]) -> None:
+    import pandas as pd
+
     st.dataframe(
         pd.DataFrame(
             [(lib.name, lib.root, lib.n_photos, lib.n_runs, lib.last_run_at) for lib in libraries],
@@ -156,6 +229,19 @@ def libraries_table(libraries: Sequence[LibrarySummary]) -> None:
 
 def format_when(value: datetime | None) -> str:
     return "date unknown" if value is None else value.strftime("%-d %b %Y, %H:%M")
+
+
+def format_day(value: datetime | None) -> str:
+    return "date unknown" if value is None else value.strftime("%-d %b %Y")
+
+
+def short_name(rel_path: str, width: int = 18) -> str:
+    """The file name, cut in the middle when long: 'PXL_2024…1449235.jpg'."""
+    name = rel_path.rsplit("/", 1)[-1]
+    if len(name) <= width:
+        return name
+    keep = width - 1
+    return f"{name[: keep // 2]}…{name[-(keep - keep // 2):]}"
 
 
 def format_seconds(seconds: float) -> str:
@@ -191,7 +277,7 @@ def run_progress(snapshot: JobSnapshot) -> None:
     state = {JobState.RUNNING: "running", JobState.DONE: "complete", JobState.FAILED: "error"}[snapshot.state]
     verb = {JobState.RUNNING: "running", JobState.DONE: "finished", JobState.FAILED: "failed"}[snapshot.state]
     label = f"{snapshot.title}: {verb} · {format_seconds(snapshot.seconds)}"
-    with st.status(label, state=state, expanded=snapshot.state is not JobState.DONE):
+    with st.status(label, state=state, expanded=True):
         for step in snapshot.steps:
             name, bar = st.columns([1, 3], vertical_alignment="center")
             name.markdown(f"{_STEP_ICONS[step.state]} **{step.label}**  \n:gray[{step.detail}]")
@@ -202,8 +288,6 @@ def run_progress(snapshot: JobSnapshot) -> None:
 
 def placeholder_page(spec: ComingSoon) -> None:
     """A whole page for a stage that has not landed yet."""
-    from dashboard import data
-
     settings = data.current_settings()
     try:
         summary = data.database_summary(settings.database)
@@ -218,7 +302,7 @@ def coming_soon(spec: ComingSoon, summary: DatabaseSummary, settings: Settings) 
     """The empty state of a page whose stage has not landed: what it will do, what to do now."""
     page_header(spec.title, spec.icon, spec.pitch)
     st.badge(f"Coming with {spec.arrives_with}", icon=":material/construction:", color="orange")
-    plans, ready = st.columns([3, 2], gap="large")
+    plans, ready = st.columns([3, 2], gap="medium")
     with plans, st.container(border=True):
         st.markdown("#### :material/visibility: What this page will do")
         st.markdown("\n".join(f"- {feature}" for feature in spec.features))
@@ -230,8 +314,10 @@ def coming_soon(spec: ComingSoon, summary: DatabaseSummary, settings: Settings) 
     with st.container(border=True):
         st.markdown("#### :material/directions_run: What you can do now")
         st.markdown("\n".join(f"- {line}" for line in spec.now))
-        st.code(spec.commands(settings), language="bash")
-        st.page_link(page_by_script("libraries.py"), label="Go to Libraries & runs", icon=":material/arrow_forward:")
+        st.code(spec.commands(settings), language="bash", wrap_lines=True)
+        st.page_link(
+            page_by_script("libraries.py"), label="Go to Libraries & runs", icon=":material/arrow_forward:"
+        )
 
 
 def sidebar_footer(settings: Settings) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -36,7 +37,8 @@ TIMEOUT = 60  # seconds for one script run; CI machines can be slow
 
 def photo(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
     rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 255, (6, 8, 3), dtype=np.uint8)).resize(size, Image.Resampling.BICUBIC)
+    small = rng.integers(0, 255, (6, 8, 3), dtype=np.uint8)
+    return Image.fromarray(small).resize(size, Image.Resampling.BICUBIC)
 
 
 def make_library(root: Path, n: int = 5) -> Path:
@@ -49,6 +51,15 @@ def make_library(root: Path, n: int = 5) -> Path:
         photo(i, (480, 360) if i % 3 else (360, 480)).save(folder / f"IMG_{i:04d}.jpg", exif=exif)
     (root / "notes.jpg").write_text("not a photo")
     return root
+
+
+@pytest.fixture(autouse=True)
+def restore_main_module() -> Iterator[None]:
+    """AppTest installs the page script as ``__main__`` and leaves it there; a later spawn
+    process pool in this pytest process would re-run that script in every worker."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture
@@ -157,14 +168,11 @@ def test_run_button_ingests_a_new_folder(ingested: Path, tmp_path: Path) -> None
     at = run_page(LIBRARIES)
     at.text_input(key="folder_path").input(str(new)).run()
     assert "not been run yet" in at.info[0].value
+    assert at.pills(key="run_stages").value == ["ingest", "faces", "vision"]  # as `curation run`
+    at.pills(key="run_stages").set_value(["ingest"])  # the model stages have their own tests
     at.button(key="run_curation").click().run()
     assert not at.exception
-    deadline = time.monotonic() + TIMEOUT
-    while not any("finished" in s.label or "failed" in s.label for s in at.status):
-        assert time.monotonic() < deadline, "the run did not finish"
-        time.sleep(0.3)
-        at.run()
-        assert not at.exception
+    wait_for_run(at)
     assert not at.error, [e.value for e in at.error]
     assert "finished" in at.status[0].label
     db = Settings().database
@@ -173,6 +181,27 @@ def test_run_button_ingests_a_new_folder(ingested: Path, tmp_path: Path) -> None
     assert rows(db, f"SELECT count(*) FROM photos p {of_new} AND p.status = 'ok'") == [(3,)]
     at.run()
     assert {m.label: m.value for m in at.metric}["Photos"] == "3"
+
+
+def wait_for_run(at: AppTest) -> None:
+    deadline = time.monotonic() + 3 * TIMEOUT
+    while not any("finished" in s.label or "failed" in s.label for s in at.status):
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(0.3)
+        at.run()
+        assert not at.exception
+
+
+def test_build_demo_library_button(data_dir: Path) -> None:
+    """The real demo builder, started from the page (the run that ingests it is the CLI's job here)."""
+    at = run_page(LIBRARIES)
+    assert at.radio(key="library_source").value == Source.DEMO
+    at.button(key="build_demo").click().run()
+    wait_for_run(at)
+    assert not at.error, [e.value for e in at.error]
+    assert (data_dir / "demo-library" / "manifest.json").is_file()
+    at.run()
+    assert at.button(key="run_curation").label == "Run curation"  # built: no "Build & run" any more
 
 
 def test_missing_folder_is_an_error_not_a_run(ingested: Path, tmp_path: Path) -> None:
@@ -193,7 +222,7 @@ def test_sample_sets_are_offered(data_dir: Path, tmp_path: Path) -> None:
 def test_busy_database_is_shown_as_an_error(ingested: Path) -> None:
     db = Settings().database
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(60)"],
+        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ok', flush=True); time.sleep(60)"],  # noqa: E501
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -211,6 +240,24 @@ def test_busy_database_is_shown_as_an_error(ingested: Path) -> None:
 # --------------------------------------------------------------------------- the UI layer's pieces
 
 
+def test_an_unexpected_error_is_a_sentence_not_a_traceback() -> None:
+    def app() -> None:
+        from dashboard import ui
+
+        class BrokenPage:
+            title = "Broken"
+
+            def run(self) -> None:
+                raise ZeroDivisionError("division by zero")
+
+        ui.run_guarded(BrokenPage())
+
+    at = AppTest.from_function(app, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "ZeroDivisionError: division by zero" in at.error[0].value
+    assert "terminal that runs Streamlit" in at.error[0].value
+
+
 def test_start_up_imports_nothing_heavy(ingested: Path) -> None:
     """The app opens without torch, umap or the ingest pipeline (loaded when a run starts)."""
     script = (
@@ -218,7 +265,8 @@ def test_start_up_imports_nothing_heavy(ingested: Path) -> None:
         "from streamlit.testing.v1 import AppTest\n"
         f"at = AppTest.from_file({str(APP)!r}, default_timeout={TIMEOUT}).run()\n"
         "assert not at.exception\n"
-        "heavy = ('torch', 'torchvision', 'umap', 'timm', 'sklearn', 'onnxruntime', 'curation.ingest.pipeline')\n"
+        "heavy = ('torch', 'torchvision', 'umap', 'timm', 'sklearn', 'onnxruntime',\n"
+        "         'curation.ingest.pipeline')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO)
@@ -241,12 +289,25 @@ def test_queries_and_issue_filter(ingested: Path) -> None:
         overview = library_overview(con, library)
     assert (library.name, library.n_photos, library.n_runs) == ("photos", 5, 1)
     assert (overview.n_photos, overview.n_skipped, overview.n_warnings) == (5, 1, 0)
+    # The schema creates every stage's tables up front: "—" means the stage has not run here.
     assert overview.stage_counts == {"events": None, "people": None, "albums": None, "clutter": None}
     assert [p.taken_at for p in overview.recent] == sorted((p.taken_at for p in overview.recent), reverse=True)
     issues = overview.issues
     assert len(filter_issues(issues, ["skipped"], "NOT AN IMAGE")) == 1
     assert len(filter_issues(issues, ["warning"])) == 0
     assert len(filter_issues(issues, None, "nothing like this")) == 0
+
+
+def test_a_stage_count_shows_once_its_stage_ran(ingested: Path) -> None:
+    store = Store(Settings().database)
+    with store.connect() as con:
+        photo_id = con.execute("SELECT min(photo_id) FROM photos WHERE status = 'ok'").fetchone()[0]
+        con.execute("INSERT INTO face_scans VALUES (?, 'test@1', 0)", [photo_id])
+    with store.connect(read_only=True) as con:
+        (library,) = list_libraries(con)
+        counts = library_overview(con, library).stage_counts
+    assert counts["people"] == 0  # the faces stage ran and found nobody: 0, not "—"
+    assert counts["clutter"] is None and counts["albums"] is None
 
 
 def test_library_choice_explains_each_problem(tmp_path: Path) -> None:
@@ -259,10 +320,12 @@ def test_library_choice_explains_each_problem(tmp_path: Path) -> None:
     assert "No sample sets found" in choose_library(Source.SAMPLE, settings).problem
     assert "Type the path" in choose_library(Source.FOLDER, settings, folder="  ").problem
     assert "Folder not found" in choose_library(Source.FOLDER, settings, folder=str(tmp_path / "x")).problem
-    assert "is a file" in choose_library(Source.FOLDER, settings, folder=str(tmp_path / "data" / "demo-library" / "stray.txt")).problem
+    a_file = str(tmp_path / "data" / "demo-library" / "stray.txt")
+    assert "is a file" in choose_library(Source.FOLDER, settings, folder=a_file).problem
     assert choose_library(Source.FOLDER, settings, folder=str(tmp_path)).root == tmp_path.resolve()
     assert initial_choice(None, settings)["library_source"] is Source.DEMO
-    assert initial_choice(str(tmp_path), settings) == {"library_source": Source.FOLDER, "folder_path": str(tmp_path)}
+    last = initial_choice(str(tmp_path), settings)
+    assert last == {"library_source": Source.FOLDER, "folder_path": str(tmp_path)}
 
 
 def test_one_run_per_database_and_readers_never_break_the_writer(tmp_path: Path) -> None:

@@ -9,9 +9,12 @@ batches, so a reader is never locked out for long.
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import time
+import types
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -145,8 +148,24 @@ def _run_outcomes(
     # spawn, not fork: the parent may be a threaded Streamlit server or hold torch.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for outcomes in pool.map(_process_batch, [(c, cfg) for c in chunks]):
-            yield from outcomes
+        with _neutral_main():
+            # Workers start during the first submits, while __main__ is neutral.
+            futures = [pool.submit(_process_batch, (c, cfg)) for c in chunks]
+        for future in futures:
+            yield from future.result()
+
+
+@contextmanager
+def _neutral_main() -> Iterator[None]:
+    """Spawned workers re-import the parent's ``__main__`` (under Streamlit: a page
+    script). Hide it while the workers start, so they import only this module."""
+    real = sys.modules["__main__"]
+    stub = types.ModuleType("__main__")
+    sys.modules["__main__"] = stub
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = real
 
 
 def register_library(store: Store, root: Path) -> int:
@@ -163,6 +182,34 @@ def register_library(store: Store, root: Path) -> int:
         )
 
 
+def start_run(store: Store, library_id: int, stages: str, now: datetime) -> int:
+    with store.connect() as con:
+        return int(
+            con.execute(
+                "INSERT INTO runs (library_id, started_at, status, stages) "
+                "VALUES (?, ?, 'running', ?) RETURNING run_id",
+                [library_id, now, stages],
+            ).fetchone()[0]
+        )
+
+
+def finish_run(store: Store, run_id: int, *, error: BaseException | None = None, stages: str | None = None) -> None:
+    """Close a run: 'done', or 'failed' with the error's message (never left 'running')."""
+    with store.connect() as con:
+        con.execute(
+            "UPDATE runs SET finished_at = ?, status = ?, message = ?, stages = coalesce(?, stages), "
+            "seconds = coalesce(seconds, epoch(? - started_at)) WHERE run_id = ?",
+            [
+                datetime.now(),
+                "failed" if error else "done",
+                f"{type(error).__name__}: {error}" if error else None,
+                stages,
+                datetime.now(),
+                run_id,
+            ],
+        )
+
+
 def ingest_library(
     root: Path,
     store: Store,
@@ -170,22 +217,40 @@ def ingest_library(
     *,
     progress: ProgressFn | None = None,
     now: datetime | None = None,
+    run_id: int | None = None,
 ) -> IngestReport:
-    started = time.perf_counter()
+    """Ingest ``root``. Without ``run_id`` this is a run of its own (recorded in ``runs``);
+    with one, the caller (the pipeline runner) owns the run and closes it."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"Library folder not found: {root}")
-    root = root.resolve()
     now = now or datetime.now()
     library_id = register_library(store, root)
+    own_run = run_id is None
+    if run_id is None:
+        run_id = start_run(store, library_id, "ingest", now)
+    try:
+        report = _ingest(root.resolve(), store, settings, library_id, run_id, progress, now)
+    except BaseException as exc:
+        if own_run:
+            finish_run(store, run_id, error=exc)
+        raise
+    if own_run:
+        finish_run(store, run_id)
+    return report
+
+
+def _ingest(
+    root: Path,
+    store: Store,
+    settings: Settings,
+    library_id: int,
+    run_id: int,
+    progress: ProgressFn | None,
+    now: datetime,
+) -> IngestReport:
+    started = time.perf_counter()
     with store.connect() as con:
-        run_id = int(
-            con.execute(
-                "INSERT INTO runs (library_id, started_at, status, stages) "
-                "VALUES (?, ?, 'running', 'ingest') RETURNING run_id",
-                [library_id, now],
-            ).fetchone()[0]
-        )
         known = {
             r[0]: (r[1], r[2], r[3])
             for r in con.execute(
@@ -239,10 +304,9 @@ def ingest_library(
     report.seconds = time.perf_counter() - started
     with store.connect() as con:
         con.execute(
-            "UPDATE runs SET finished_at = ?, status = 'done', n_files = ?, n_new = ?, n_changed = ?, "
-            "n_unchanged = ?, n_removed = ?, n_skipped = ?, n_warnings = ?, seconds = ? WHERE run_id = ?",
+            "UPDATE runs SET n_files = ?, n_new = ?, n_changed = ?, n_unchanged = ?, n_removed = ?, "
+            "n_skipped = ?, n_warnings = ?, seconds = ? WHERE run_id = ?",
             [
-                datetime.now(),
                 report.n_files,
                 report.n_new,
                 report.n_changed,

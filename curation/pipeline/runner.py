@@ -58,8 +58,10 @@ def run_library(
 ) -> RunReport:
     """Ingest ``root`` and run the model stages on what is new. ``models`` injects
     already-loaded models (``embedder``, ``face_model``) so callers can share them."""
-    from curation.ingest.pipeline import ingest_library, register_library
+    from curation.ingest.pipeline import finish_run, register_library, start_run
 
+    if not Path(root).is_dir():
+        raise FileNotFoundError(f"Library folder not found: {root}")
     models = models or {}
 
     def stage_progress(stage: Stage) -> Callable[[int, int, str], None] | None:
@@ -67,13 +69,24 @@ def run_library(
             return None
         return lambda done, total, item: progress(stage, done, total, item)
 
-    report = RunReport(library_id=0, stages=list(stages))
+    report = RunReport(library_id=register_library(store, root), stages=list(stages))
+    run_id = start_run(store, report.library_id, ",".join(s.value for s in stages), now or datetime.now())
+    try:
+        _run_stages(root, store, settings, stages, report, run_id, models, stage_progress, now)
+    except BaseException as exc:
+        finish_run(store, run_id, error=exc)
+        raise
+    finish_run(store, run_id)
+    return report
+
+
+def _run_stages(root, store, settings, stages, report, run_id, models, stage_progress, now) -> None:  # noqa: ANN001
+    from curation.ingest.pipeline import ingest_library
+
     if Stage.INGEST in stages:
-        ingest = ingest_library(root, store, settings, progress=stage_progress(Stage.INGEST), now=now)
-        report.reports[Stage.INGEST] = ingest
-        report.library_id = ingest.library_id
-    else:
-        report.library_id = register_library(store, root)
+        report.reports[Stage.INGEST] = ingest_library(
+            root, store, settings, progress=stage_progress(Stage.INGEST), now=now, run_id=run_id
+        )
     if Stage.FACES in stages:
         from curation.pipeline.faces_stage import run_faces_stage
 
@@ -86,4 +99,3 @@ def run_library(
         report.reports[Stage.VISION] = run_vision_stage(
             store, settings, report.library_id, embedder=models.get("embedder"), progress=stage_progress(Stage.VISION)
         )
-    return report
