@@ -108,21 +108,92 @@ def build_export(store: Store, library: Path | None = None) -> dict[str, Any]:
             "issues": issues,
             "removed": removed,
             "events": [],
+            "trips": [],
+            "home": None,
             "people": [],
             "albums": [],
         }
-        for fill in _FILLERS:
+        for fill in _fillers():
             fill(con, library_id, document)
     return document
 
 
-# Later stages register a function that adds their part of the document.
-_FILLERS: list = []
+# Each stage that adds to the document has one filler, imported when an export runs
+# (so importing this module stays cheap). Order matters: albums refer to events/people.
+_FILLERS = (
+    "curation.export:fill_vision",
+    "curation.export:fill_faces",
+    "curation.pipeline.events_stage:events_export_filler",
+    "curation.albums.export:fill_albums",
+)
 
 
-def register_export_filler(fn):  # noqa: ANN001, ANN201 - decorator
-    _FILLERS.append(fn)
-    return fn
+def _fillers():  # noqa: ANN202
+    import importlib
+
+    for spec in _FILLERS:
+        module, name = spec.split(":")
+        try:
+            yield getattr(importlib.import_module(module), name)
+        except (ModuleNotFoundError, AttributeError):
+            continue  # that stage is not part of this installation
+
+
+def _current_version(con: duckdb.DuckDBPyConnection, task: str) -> str | None:
+    if not _table_exists(con, "model_versions"):
+        return None
+    row = con.execute(
+        "SELECT model_version FROM model_versions WHERE task = ? ORDER BY created_at DESC, model_version DESC LIMIT 1",
+        [task],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def fill_vision(con: duckdb.DuckDBPyConnection, library_id: int, document: dict[str, Any]) -> None:
+    """photos[].themes (best first) and photos[].clutter from the current model versions."""
+    by_id = {p["id"]: p for p in document["photos"]}
+    themes_version = _current_version(con, "themes")
+    if themes_version and _table_exists(con, "photo_themes"):
+        for photo_id, theme, score in con.execute(
+            "SELECT t.photo_id, t.theme, t.score FROM photo_themes t JOIN photos p USING (photo_id) "
+            "WHERE p.library_id = ? AND t.model_version = ? ORDER BY t.photo_id, t.rank",
+            [library_id, themes_version],
+        ).fetchall():
+            if photo_id in by_id:
+                by_id[photo_id]["themes"].append({"name": theme, "score": round(float(score), 4)})
+    clutter_version = _current_version(con, "clutter")
+    if clutter_version and _table_exists(con, "photo_clutter"):
+        for photo_id, category in con.execute(
+            "SELECT c.photo_id, c.category FROM photo_clutter c JOIN photos p USING (photo_id) "
+            "WHERE p.library_id = ? AND c.model_version = ? AND c.is_clutter",
+            [library_id, clutter_version],
+        ).fetchall():
+            if photo_id in by_id:
+                by_id[photo_id]["clutter"] = category
+
+
+def fill_faces(con: duckdb.DuckDBPyConnection, library_id: int, document: dict[str, Any]) -> None:
+    """photos[].faces and people (with photo counts)."""
+    if not _table_exists(con, "faces"):
+        return
+    by_id = {p["id"]: p for p in document["photos"]}
+    for photo_id, person_id, box in con.execute(
+        "SELECT photo_id, person_id, [box_left, box_top, box_right, box_bottom] FROM faces "
+        "WHERE library_id = ? ORDER BY face_id",
+        [library_id],
+    ).fetchall():
+        if photo_id in by_id:
+            by_id[photo_id]["faces"].append({"person_id": person_id, "box": [round(float(v), 4) for v in box]})
+    document["people"] = [
+        {"id": pid, "name": name, "n_faces": n_faces, "n_photos": n_photos}
+        for pid, name, n_faces, n_photos in con.execute(
+            "SELECT f.person_id, any_value(p.name), count(*), count(DISTINCT f.photo_id) FROM faces f "
+            "LEFT JOIN persons p ON p.library_id = f.library_id AND p.person_id = f.person_id "
+            "WHERE f.library_id = ? AND f.person_id IS NOT NULL GROUP BY f.person_id "
+            "ORDER BY count(DISTINCT f.photo_id) DESC, f.person_id",
+            [library_id],
+        ).fetchall()
+    ]
 
 
 def write_export(store: Store, out: Path, library: Path | None = None) -> dict[str, Any]:

@@ -20,6 +20,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from curation.events.settings import EventSettings
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -70,6 +72,7 @@ class Settings(BaseSettings):
     language: str = "en"
 
     ingest: IngestSettings = IngestSettings()
+    events: EventSettings = EventSettings()
     label_studio: LabelStudioSettings = LabelStudioSettings()
     llm: LLMSettings = LLMSettings()
 

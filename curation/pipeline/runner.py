@@ -17,6 +17,7 @@ class Stage(StrEnum):
     INGEST = "ingest"
     FACES = "faces"  # detection, embeddings, people (before vision: themes use face counts)
     VISION = "vision"  # embeddings, themes, clutter, quality
+    EVENTS = "events"  # events, trips, home, places (after vision: clutter is left out)
 
 
 ALL_STAGES: tuple[Stage, ...] = tuple(Stage)
@@ -98,4 +99,10 @@ def _run_stages(root, store, settings, stages, report, run_id, models, stage_pro
 
         report.reports[Stage.VISION] = run_vision_stage(
             store, settings, report.library_id, embedder=models.get("embedder"), progress=stage_progress(Stage.VISION)
+        )
+    if Stage.EVENTS in stages:
+        from curation.pipeline.events_stage import run_events_stage
+
+        report.reports[Stage.EVENTS] = run_events_stage(
+            store, settings, report.library_id, progress=stage_progress(Stage.EVENTS)
         )
