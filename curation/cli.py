@@ -147,6 +147,84 @@ def demo_library(
     console.print(f"Built the demo library in {out} ({len(manifest.files)} files).")
 
 
+engagement_app = typer.Typer(help="Engagement data: generate, build, query.", no_args_is_help=True)
+app.add_typer(engagement_app, name="engagement")
+
+
+@engagement_app.command("generate")
+def engagement_generate(
+    users: Annotated[int, typer.Option(help="Number of users to simulate.")] = 10_000,
+    out: Annotated[Path | None, typer.Option(help="Folder for the Parquet exports (default data_dir/engagement-raw).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    days: Annotated[int, typer.Option(help="Days of activity.")] = 365,
+    build: Annotated[bool, typer.Option(help="Also clean them into the engagement database.")] = True,
+) -> None:
+    """Generate realistic, messy engagement exports (Parquet) and build the database."""
+    from curation.engagement.generate import GenerateError, generate
+    from curation.engagement.sandbox import build_database
+
+    settings = Settings()
+    out = out or settings.data_dir / "engagement-raw"
+    try:
+        report = generate(users, out, seed=seed, days=days)
+        console.print(report.summary())
+        if build:
+            built = build_database([out], settings.engagement_database, threads=settings.engagement.threads)
+            console.print(built.summary())
+    except (GenerateError, ValueError, OSError) as exc:
+        raise _fail(str(exc)) from exc
+
+
+@app.command("sql")
+def sql(
+    statement: Annotated[str | None, typer.Argument(help="One read-only SQL statement.")] = None,
+    db: Annotated[Path | None, typer.Option("--db", help="Engagement database (default: settings).")] = None,
+    query: Annotated[str | None, typer.Option(help="Run a named query from sql/queries instead.")] = None,
+    param: Annotated[list[str] | None, typer.Option(help="Named query parameter NAME=VALUE (repeatable).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Row limit (default: settings).")] = None,
+    csv: Annotated[Path | None, typer.Option(help="Also write the result as CSV.")] = None,
+) -> None:
+    """Query the engagement data, read-only and sandboxed."""
+    from curation.engagement.queries import QueryError, list_queries, run_named_query
+    from curation.engagement.sandbox import SandboxError, run_sql
+
+    settings = Settings()
+    options = {
+        "db_path": db or settings.engagement_database,
+        "row_limit": limit or settings.engagement.row_limit,
+        "time_limit_s": settings.engagement.time_limit_s,
+        "threads": settings.engagement.threads,
+    }
+    if (statement is None) == (query is None):
+        names = ", ".join(q.name for q in list_queries())
+        raise _fail(f"Give either a SQL statement or --query NAME (named queries: {names}).")
+    try:
+        if query is not None:
+            params = dict(p.split("=", 1) for p in (param or []) if "=" in p)
+            result = run_named_query(query, params, **options)
+        else:
+            result = run_sql(statement, **options)
+    except (SandboxError, QueryError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    table = Table(show_lines=False)
+    for column in result.frame.columns:
+        table.add_column(str(column), overflow="fold")
+    for row in result.frame.head(50).itertuples(index=False):
+        table.add_row(*(_cell(v) for v in row))
+    Console().print(table)
+    more = " (row limit reached)" if result.truncated else ""
+    console.print(f"{len(result.frame)} rows in {result.elapsed:.3f} s{more}")
+    if csv:
+        result.frame.to_csv(csv, index=False)
+        console.print(f"Wrote {csv}")
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -20,6 +20,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from curation.engagement import EngagementSettings
 from curation.events.settings import EventSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -73,6 +74,7 @@ class Settings(BaseSettings):
 
     ingest: IngestSettings = IngestSettings()
     events: EventSettings = EventSettings()
+    engagement: EngagementSettings = EngagementSettings()
     label_studio: LabelStudioSettings = LabelStudioSettings()
     llm: LLMSettings = LLMSettings()
 
@@ -83,6 +85,10 @@ class Settings(BaseSettings):
     @property
     def cache(self) -> Path:
         return self.cache_dir or self.data_dir / "cache"
+
+    @property
+    def engagement_database(self) -> Path:
+        return self.engagement.database(self.data_dir)
 
     @property
     def demo_library_path(self) -> Path:
