@@ -147,6 +147,24 @@ def demo_library(
     console.print(f"Built the demo library in {out} ({len(manifest.files)} files).")
 
 
+@app.command()
+def evaluate(
+    tasks: Annotated[str | None, typer.Option(help="Comma-separated: faces,themes,clutter (default: all).")] = None,
+    save: Annotated[bool, typer.Option(help="Store the metrics with each model version.")] = True,
+    db: DbOption = None,
+) -> None:
+    """Evaluate the models on the labelled sample sets (CURATION_SAMPLES) and print the tables."""
+    import sys
+
+    from curation.evaluate import evaluate_all
+
+    settings, _ = _store(db)
+    try:
+        evaluate_all(settings, out=sys.stdout, tasks=tasks, save=save)
+    except (FileNotFoundError, ValueError, StoreError) as exc:
+        raise _fail(str(exc)) from exc
+
+
 engagement_app = typer.Typer(help="Engagement data: generate, build, query.", no_args_is_help=True)
 app.add_typer(engagement_app, name="engagement")
 
@@ -217,6 +235,46 @@ def sql(
     if csv:
         result.frame.to_csv(csv, index=False)
         console.print(f"Wrote {csv}")
+
+
+label_app = typer.Typer(help="Labeling loop: hard cases to Label Studio and back.", no_args_is_help=True)
+app.add_typer(label_app, name="label")
+
+
+@label_app.command("push")
+def label_push(limit: Annotated[int, typer.Option(help="Tasks to send.")] = 50, db: DbOption = None) -> None:
+    """Mine hard cases and send them, with the model's predictions, to Label Studio."""
+    from labeling import LabelStudioError, push
+
+    settings, store = _store(db)
+    try:
+        console.print(push(store, settings, limit=limit).summary())
+    except (LabelStudioError, StoreError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@label_app.command("pull")
+def label_pull(db: DbOption = None) -> None:
+    """Read annotations back from Label Studio into the labels table."""
+    from labeling import LabelStudioError, pull
+
+    settings, store = _store(db)
+    try:
+        console.print(pull(store, settings).summary())
+    except (LabelStudioError, StoreError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def train(seed: Annotated[int, typer.Option(help="Random seed.")] = 0, db: DbOption = None) -> None:
+    """Retrain the theme and clutter heads on the labels; writes a new model version."""
+    from curation.training import NotEnoughLabels, train_heads
+
+    settings, store = _store(db)
+    try:
+        console.print(train_heads(store, settings, seed=seed).summary())
+    except (NotEnoughLabels, StoreError) as exc:
+        raise _fail(str(exc)) from None
 
 
 def _cell(value: object) -> str:

@@ -41,6 +41,8 @@ class IngestSettings(BaseModel):
 class LabelStudioSettings(BaseModel):
     url: str = "http://127.0.0.1:8080"
     api_key: SecretStr = SecretStr("")
+    # Must equal the server's LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT (scripts/labelstudio.sh: /).
+    document_root: Path = Path("/")
 
 
 class LLMSettings(BaseModel):

@@ -3,6 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+mkdir -p var
+# Label Studio (own venv, first start migrates its database) comes up in the background
+# while the project installs; the labeling loop's integration tests need it.
+( bash scripts/labelstudio.sh start > var/labelstudio-start.log 2>&1 ) &
+ls_pid=$!
+
 bash scripts/install.sh
 
 if [ ! -x /usr/bin/chromium ]; then
@@ -20,6 +26,16 @@ if [ -z "${CURATION_SAMPLES:-}" ] && [ -d ../shared/samples ]; then
     export CURATION_SAMPLES="$(cd ../shared/samples && pwd)"
 fi
 echo "==> samples: ${CURATION_SAMPLES:-none (sample-based tests will skip)}"
+
+if wait "$ls_pid"; then
+    trap 'bash scripts/labelstudio.sh stop >/dev/null 2>&1 || true' EXIT
+    # shellcheck disable=SC1090
+    source "${TMPDIR:-/tmp}/curation-labelstudio-$(id -u)/env"  # CURATION_LABEL_STUDIO__URL / __API_KEY
+    echo "==> Label Studio: $CURATION_LABEL_STUDIO__URL"
+else
+    echo "warning: Label Studio did not start (var/labelstudio-start.log); its tests will skip" >&2
+    tail -20 var/labelstudio-start.log >&2 || true
+fi
 
 set +e
 .venv/bin/python -m pytest "$@"
