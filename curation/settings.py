@@ -20,6 +20,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from curation.albums.config import AlbumSettings
 from curation.engagement import EngagementSettings
 from curation.events.settings import EventSettings
 
@@ -76,6 +77,7 @@ class Settings(BaseSettings):
 
     ingest: IngestSettings = IngestSettings()
     events: EventSettings = EventSettings()
+    albums: AlbumSettings = AlbumSettings()
     engagement: EngagementSettings = EngagementSettings()
     label_studio: LabelStudioSettings = LabelStudioSettings()
     llm: LLMSettings = LLMSettings()

@@ -5,6 +5,9 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install.sh
 DEMO=${CURATION_DEMO_LIBRARY:-var/demo-library}
+# The demo library is small (about 90 photos): let its albums be small too.
+export CURATION_ALBUMS__MIN_PHOTOS=${CURATION_ALBUMS__MIN_PHOTOS:-4}
+export CURATION_ALBUMS__MAX_PHOTOS=${CURATION_ALBUMS__MAX_PHOTOS:-24}
 if [ ! -d "$DEMO" ]; then
     .venv/bin/curation demo-library "$DEMO"
 fi

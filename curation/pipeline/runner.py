@@ -18,6 +18,7 @@ class Stage(StrEnum):
     FACES = "faces"  # detection, embeddings, people (before vision: themes use face counts)
     VISION = "vision"  # embeddings, themes, clutter, quality
     EVENTS = "events"  # events, trips, home, places (after vision: clutter is left out)
+    ALBUMS = "albums"  # Memories: candidates, photo selection, titles and captions
 
 
 ALL_STAGES: tuple[Stage, ...] = tuple(Stage)
@@ -105,4 +106,10 @@ def _run_stages(root, store, settings, stages, report, run_id, models, stage_pro
 
         report.reports[Stage.EVENTS] = run_events_stage(
             store, settings, report.library_id, progress=stage_progress(Stage.EVENTS)
+        )
+    if Stage.ALBUMS in stages:
+        from curation.pipeline.albums_stage import run_albums_stage
+
+        report.reports[Stage.ALBUMS] = run_albums_stage(
+            store, settings, report.library_id, progress=stage_progress(Stage.ALBUMS)
         )
