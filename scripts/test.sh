@@ -30,7 +30,7 @@ echo "==> samples: ${CURATION_SAMPLES:-none (sample-based tests will skip)}"
 if wait "$ls_pid"; then
     trap 'bash scripts/labelstudio.sh stop >/dev/null 2>&1 || true' EXIT
     # shellcheck disable=SC1090
-    source "${TMPDIR:-/tmp}/curation-labelstudio-$(id -u)/env"  # CURATION_LABEL_STUDIO__URL / __API_KEY
+    source "${CURATION_LABEL_STUDIO_STATE:-${TMPDIR:-/tmp}/curation-labelstudio-$(id -u)}/env"  # URL and API key
     echo "==> Label Studio: $CURATION_LABEL_STUDIO__URL"
 else
     echo "warning: Label Studio did not start (var/labelstudio-start.log); its tests will skip" >&2
