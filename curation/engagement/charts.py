@@ -9,11 +9,15 @@ A/B result. No Streamlit here: a page calls these and renders what they return.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import plotly.graph_objects as go
 
-from curation.engagement.experiments import ExperimentResult
 from curation.engagement.queries import ChartHint
+
+if TYPE_CHECKING:  # experiments imports scipy: keep it off the chart path
+    from curation.engagement.experiments import ExperimentResult
 
 MAX_BARS = 60
 MAX_LINES = 4
