@@ -325,6 +325,8 @@ STAGE_LABELS: dict[str, tuple[str, str]] = {
     "ingest": ("Ingest", "scan, decode, hash, read metadata, thumbnails"),
     "faces": ("Faces", "detect faces, group them into people"),
     "vision": ("Vision", "embeddings, themes, clutter"),
+    "events": ("Events", "events, trips, home, places, holidays"),
+    "albums": ("Albums", "Memories: photo selection, titles, captions"),
 }
 
 

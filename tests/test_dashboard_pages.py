@@ -31,7 +31,9 @@ from dashboard.runs import RunInProgressError, RunRegistry, Step
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "dashboard" / "app.py"
 LIBRARIES = next(p for p in PAGES if p.script == "libraries.py")
-PLACEHOLDERS = [p for p in PAGES if p is not LIBRARIES]
+OTHER_PAGES = [p for p in PAGES if p is not LIBRARIES]
+# Pages still showing the "coming soon" placeholder (they become full pages one by one).
+PLACEHOLDERS = [p for p in OTHER_PAGES if "ui.placeholder_page(" in (REPO / "pages" / p.script).read_text()]
 TIMEOUT = 60  # seconds for one script run; CI machines can be slow
 
 
@@ -134,7 +136,7 @@ def test_app_navigation_opens_the_libraries_page_and_every_other(ingested: Path)
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     assert not at.exception
     assert "Libraries & runs" in at.title[0].value
-    for spec in PLACEHOLDERS:
+    for spec in OTHER_PAGES:
         at.switch_page(f"../pages/{spec.script}").run()
         assert not at.exception, spec.script
         assert spec.title in at.title[0].value
