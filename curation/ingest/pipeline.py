@@ -21,40 +21,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from curation.ingest.decode import (
-    DecodeError,
-    decode_oriented,
-    open_image,
-    oriented_size,
-    save_thumbnail,
-    thumbnail_path,
-    thumbnails,
-)
-from curation.ingest.hashing import perceptual_hash, sha256_file
 from curation.ingest.scan import FileEntry, scan_library
-from curation.records import IngestedPhoto, IngestIssue, PhotoStatus, Severity
+from curation.ingest.worker import FileOutcome, WorkerConfig, process_batch, process_file
+from curation.records import IngestIssue, PhotoStatus, Severity
 from curation.settings import Settings
 from curation.store import Store
 
 ProgressFn = Callable[[int, int, str], None]
 _BATCH = 64
-
-
-@dataclass(frozen=True)
-class WorkerConfig:
-    root: Path
-    cache_dir: Path
-    thumb_sizes: tuple[int, ...]
-    max_pixels: int
-    min_year: int
-    now: datetime
-
-
-@dataclass
-class FileOutcome:
-    entry: FileEntry
-    photo: IngestedPhoto | None
-    issues: list[IngestIssue]
 
 
 @dataclass
@@ -77,65 +51,6 @@ class IngestReport:
         return self.n_new + self.n_changed
 
 
-def process_file(entry: FileEntry, cfg: WorkerConfig) -> FileOutcome:
-    """Everything the ingest needs from one file. Never raises for a bad file."""
-    from curation.ingest.metadata import read_metadata
-
-    path = cfg.root / entry.rel_path
-    try:
-        sha = sha256_file(path)
-    except OSError as exc:
-        return _skipped(entry, "unreadable", f"Cannot read the file: {exc.strerror or exc}.")
-    try:
-        image = open_image(path, max_pixels=cfg.max_pixels)
-    except DecodeError as exc:
-        return _skipped(entry, exc.code, exc.reason)
-    with image:
-        meta = read_metadata(path, image, now=cfg.now, min_year=cfg.min_year)
-        width, height = oriented_size(image, meta.orientation)
-        fmt = "JPEG" if image.format == "MPO" else image.format
-        cached = [thumbnail_path(cfg.cache_dir, sha, s) for s in cfg.thumb_sizes]
-        try:
-            if all(p.exists() for p in cached):
-                # Same content seen before (exact duplicate or a moved file): reuse.
-                from PIL import Image
-
-                with Image.open(cached[0]) as small:
-                    phash = perceptual_hash(small)
-            else:
-                rgb = decode_oriented(image, meta.orientation, max(cfg.thumb_sizes))
-                thumbs = thumbnails(rgb, cfg.thumb_sizes)
-                for thumb, target in zip(thumbs, cached, strict=True):
-                    save_thumbnail(thumb, target)
-                phash = perceptual_hash(thumbs[0])
-        except DecodeError as exc:
-            return _skipped(entry, exc.code, exc.reason)
-        except OSError as exc:
-            return _skipped(entry, "corrupt", f"The image data cannot be decoded: {exc}.")
-    photo = IngestedPhoto(
-        rel_path=entry.rel_path,
-        sha256=sha,
-        size_bytes=entry.size,
-        mtime_ns=entry.mtime_ns,
-        format=fmt,
-        width=width,
-        height=height,
-        phash=phash,
-        meta=meta,
-    )
-    issues = [IngestIssue(entry.rel_path, code, reason, Severity.WARNING) for code, reason in meta.warnings]
-    return FileOutcome(entry, photo, issues)
-
-
-def _skipped(entry: FileEntry, code: str, reason: str) -> FileOutcome:
-    return FileOutcome(entry, None, [IngestIssue(entry.rel_path, code, reason, Severity.SKIPPED)])
-
-
-def _process_batch(args: tuple[list[FileEntry], WorkerConfig]) -> list[FileOutcome]:
-    entries, cfg = args
-    return [process_file(e, cfg) for e in entries]
-
-
 def _run_outcomes(
     entries: list[FileEntry], cfg: WorkerConfig, workers: int
 ) -> Iterator[FileOutcome]:
@@ -150,7 +65,7 @@ def _run_outcomes(
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         with _neutral_main():
             # Workers start during the first submits, while __main__ is neutral.
-            futures = [pool.submit(_process_batch, (c, cfg)) for c in chunks]
+            futures = [pool.submit(process_batch, c, cfg) for c in chunks]
         for future in futures:
             yield from future.result()
 
