@@ -1,5 +1,164 @@
-"""Embedding explorer: waits on a later stage; says what it will do and what to do now."""
+"""Embedding explorer: every photo on a 2-D map of its image embedding; select, label, tag."""
 
-from dashboard import placeholders, ui
+from __future__ import annotations
 
-ui.placeholder_page(placeholders.EMBEDDING_EXPLORER)
+import streamlit as st
+
+from curation.analysis.embedding_map import EmbeddingMapError, MapParams
+from curation.store import StoreError
+from dashboard import data, ui
+from dashboard import explorer_view as view
+
+settings = data.current_settings()
+db = settings.database
+
+ui.page_header(
+    "Embedding explorer",
+    ":material/scatter_plot:",
+    "Every photo on one map, placed by what it shows: similar photos sit together. "
+    "Colour it, select a group, send it to labeling or tag it.",
+)
+view.flash()
+
+try:
+    libraries = data.libraries(db)
+except StoreError as exc:
+    ui.show_error(str(exc), retry_key="explorer_retry_libraries")
+    st.stop()
+
+if not libraries:
+    ui.empty_state(
+        ":material/scatter_plot:",
+        "No database yet" if not db.exists() else "No photos yet",
+        "The map places every photo of a library by its image embedding. "
+        f"{'There is no database at `' + str(db) + '` yet' if not db.exists() else 'This database holds no library yet'}: "
+        "run curation on a library first (all stages: the vision stage computes the embeddings).",
+    )
+    view.what_to_do_now(
+        ["Open **Libraries & runs**, pick the demo library and press **Run curation**."],
+        f".venv/bin/curation demo-library {settings.demo_library_path}\n"
+        f".venv/bin/curation run {settings.demo_library_path} --db {db}",
+    )
+    st.stop()
+
+top = st.columns([2, 3, 1], vertical_alignment="bottom")
+with top[0]:
+    library = view.choose_library(libraries, "explorer_library")
+try:
+    versions = view.versions(db, library.library_id)
+except StoreError as exc:
+    ui.show_error(str(exc), retry_key="explorer_retry_versions")
+    st.stop()
+
+if not versions:
+    ui.empty_state(
+        ":material/scatter_plot:",
+        "No image embeddings yet",
+        f"**{ui.md_escape(library.name)}** has {library.n_photos:,} photos ingested, but the map needs their "
+        "image embeddings, which the **vision stage** computes (with the themes and clutter scores).",
+    )
+    view.what_to_do_now(
+        ["Run the vision stage on this library: from **Libraries & runs** (stage *Vision*), or from a terminal:"],
+        f".venv/bin/curation run '{library.root}' --stages vision --db {db}",
+    )
+    st.stop()
+
+with top[1]:
+    by_version = {v.model_version: v for v in versions}
+    if st.session_state.get("explorer_version") not in by_version:  # another library was chosen
+        st.session_state["explorer_version"] = versions[0].model_version
+    model_version = st.selectbox(
+        "Embedder",
+        list(by_version),
+        key="explorer_version",
+        format_func=lambda v: f"{v} ({by_version[v].n_photos:,} photos)",
+        help="The model version that made the embeddings; each has its own map.",
+    )
+with top[2], st.popover("Map settings", icon=":material/tune:", width="stretch"):
+    with st.form("explorer_map_form", border=False):
+        st.caption("PCA to 50 dimensions, then UMAP to 2; clusters by k-means on the PCA space.")
+        neighbours = st.number_input("UMAP neighbours", 2, 200, 15, key="explorer_neighbors",
+                                     help="More keeps more of the overall layout; fewer, more local detail.")  # fmt: skip
+        min_dist = st.slider("UMAP minimum distance", 0.0, 1.0, 0.1, 0.05, key="explorer_min_dist")
+        n_clusters = st.number_input("Clusters (0: choose from the size)", 0, 60, 0, key="explorer_clusters")
+        if st.form_submit_button("Recompute map", icon=":material/refresh:"):
+            st.session_state["explorer_params"] = MapParams(
+                n_neighbors=int(neighbours), min_dist=float(min_dist), n_clusters=int(n_clusters) or None
+            ).to_json()
+
+chosen = st.session_state.get("explorer_params")
+params = MapParams.from_json(chosen) if chosen else None
+try:
+    emap = view.stored_map(db, library.library_id, model_version, params)
+except (StoreError, EmbeddingMapError) as exc:
+    ui.show_error(str(exc), retry_key="explorer_retry_map_read")
+    st.stop()
+
+# The map is computed once, in the background like a curation run (minutes for a big library).
+job = data.run_registry().latest(db)
+watching = st.session_state.get("explorer_map_job")
+if job is not None and view.is_map_job(job.snapshot().title) and (job.running or watching == job.job_id):
+    view.watch_job(job.job_id)
+    if job.running:
+        st.caption("You can leave this page meanwhile: the map is stored when it is done.")
+        st.stop()
+    if job.snapshot().error:
+        st.button("Try again", key="explorer_retry_job", icon=":material/refresh:",
+                  on_click=lambda: st.session_state.pop("explorer_map_job", None))  # fmt: skip
+        st.stop()
+    st.session_state.pop("explorer_map_job", None)
+if emap is None:
+    if job is not None and job.running:
+        st.info(f"{job.snapshot().title} is in progress: the map is computed when it ends.", icon=":material/hourglass:")
+        view.watch_job(job.job_id)
+        st.stop()
+    if view.start_map_job(db, library, model_version, params or MapParams()) is not None:
+        st.rerun()
+    st.stop()
+
+if emap.stale:
+    note, button = st.columns([4, 1], vertical_alignment="center")
+    note.warning(
+        f"The map shows {emap.n_photos:,} photos; {emap.n_current:,} have embeddings now. "
+        "Update it to place the new ones (it runs in the background; minutes for a big library).",
+        icon=":material/update:",
+    )
+    if button.button("Update the map", key="explorer_update", icon=":material/refresh:"):
+        if view.start_map_job(db, library, model_version, emap.params) is not None:
+            st.rerun()
+
+points = view.points(db, emap)
+summaries = view.clusters(db, emap)
+selection = view.current_selection()
+
+colour_col, info_col = st.columns([3, 2], vertical_alignment="bottom")
+colour_by = colour_col.segmented_control(
+    "Colour by", list(view.ColourBy), default=view.ColourBy.THEME, key="explorer_colour",
+    format_func=lambda c: c.label,
+) or view.ColourBy.THEME  # fmt: skip
+info_col.caption(
+    f"{len(points):,} photos · {emap.n_clusters} clusters · "
+    f"{'UMAP on ' + str(min(emap.params.pca_components, emap.n_photos - 1)) + ' PCA components' if emap.method == 'umap' else 'first two principal components (too few photos for UMAP)'}"
+    f" · computed {ui.format_when(emap.created_at)} in {ui.format_seconds(emap.seconds)}",
+    help="Hover a dot for its file, date and theme. Plotly cannot show pictures on hover: click a dot "
+    "and its photo shows on the right. Box or Lasso select (the chart's toolbar, top right) picks many, "
+    "listed below the map; Pan brings clicks back. Scroll to zoom, double-click to zoom out; click a "
+    "legend entry to hide it.",
+)
+chart, side = st.columns([3, 1], gap="medium")
+with chart:
+    st.plotly_chart(
+        view.map_figure(points, view.colouring(points, colour_by, view.cluster_names(summaries))),
+        on_select=view.on_chart_select,
+        selection_mode=("points", "box", "lasso"),
+        key=view.CHART_KEY,
+        config={"scrollZoom": True, "displaylogo": False},
+        width="stretch",
+    )
+with side:
+    view.preview(points, selection, settings)
+
+if selection.photo_ids:
+    view.selection_panel(db, library.library_id, points, selection, settings)
+
+view.cluster_cards(summaries, points, settings)

@@ -1,5 +1,143 @@
-"""People: waits on a later stage; says what it will do and what to do now."""
+"""People: the persons found by their faces; name them, fix the groups, see who is close."""
 
-from dashboard import placeholders, ui
+from __future__ import annotations
 
-ui.placeholder_page(placeholders.PEOPLE)
+import streamlit as st
+
+from curation.store import StoreError
+from dashboard import data, ui
+from dashboard import explorer_view as shared
+from dashboard import people_view as view
+
+settings = data.current_settings()
+db = settings.database
+
+ui.page_header(
+    "People",
+    ":material/groups:",
+    "The people in your photos, found by their faces. Name them, merge or split the groups "
+    "the model got wrong, and see who appears with whom.",
+)
+view.flash()
+
+try:
+    libraries = data.libraries(db)
+except StoreError as exc:
+    ui.show_error(str(exc), retry_key="people_retry_libraries")
+    st.stop()
+
+if not libraries:
+    ui.empty_state(
+        ":material/groups:",
+        "No database yet" if not db.exists() else "No photos yet",
+        "People come from the faces in a library's photos: run curation on a library first "
+        "(all stages: the faces stage finds the faces and groups them into people).",
+    )
+    shared.what_to_do_now(
+        ["Open **Libraries & runs**, pick the demo library and press **Run curation**."],
+        f".venv/bin/curation demo-library {settings.demo_library_path}\n"
+        f".venv/bin/curation run {settings.demo_library_path} --db {db}",
+    )
+    st.stop()
+
+pick, _ = st.columns([2, 3])
+with pick:
+    library = shared.choose_library(libraries, "people_library")
+try:
+    people = view.overview(db, library.library_id, settings.cache)
+except StoreError as exc:
+    ui.show_error(str(exc), retry_key="people_retry_overview")
+    st.stop()
+
+if not people.persons:
+    ran = people.model_version is not None or people.n_photos_scanned > 0
+    ui.empty_state(
+        ":material/face:",
+        "No faces found" if ran else "No faces yet",
+        (
+            f"The faces stage looked at {people.n_photos_scanned:,} photos of **{ui.md_escape(library.name)}** "
+            "and found no face it could recognise again (faces smaller than about 40 pixels, or turned away, "
+            "are skipped)."
+            if ran
+            else f"**{ui.md_escape(library.name)}** has {library.n_photos:,} photos ingested, but the **faces stage** "
+            "has not looked for faces in them yet."
+        ),
+    )
+    shared.what_to_do_now(
+        ["Run the faces stage on this library: from **Libraries & runs** (stage *Faces*), or from a terminal:"],
+        f".venv/bin/curation run '{library.root}' --stages faces --db {db}",
+    )
+    st.stop()
+
+named = sum(1 for p in people.persons if p.name)
+ui.metric_row(
+    [
+        ui.Metric("People", len(people.persons), "Groups of faces the model thinks are one person."),
+        ui.Metric("Named", named, "People with a name; names survive later runs."),
+        ui.Metric("Faces", people.n_faces, "Faces detected in the library's photos."),
+        ui.Metric("Photos scanned", people.n_photos_scanned, "Photos the faces stage has looked at."),
+    ]
+)
+
+# ------------------------------------------------------------------ the people
+st.subheader(":material/face: Everyone", anchor=False)
+search_col, once_col = st.columns([2, 3], vertical_alignment="bottom")
+search = search_col.text_input("Find", key="people_search", placeholder="name", icon=":material/search:")
+show_once = once_col.toggle("Show people seen in one photo only", key="people_show_once")
+shown = [
+    p for p in people.persons
+    if (show_once or p.n_photos > 1 or p.name) and search.strip().lower() in p.label.lower()
+]  # fmt: skip
+hidden = len(people.persons) - len(shown)
+if shown:
+    show_all = len(shown) > view.MAX_CARDS and st.session_state.get("people_show_all", False)
+    view.person_grid(shown if show_all else shown[: view.MAX_CARDS])
+    if len(shown) > view.MAX_CARDS:
+        st.toggle(f"Show all {len(shown):,}", key="people_show_all")
+else:
+    st.info("No one matches: clear the search, or show the people seen once.", icon=":material/search_off:")
+if hidden and not search.strip():
+    st.caption(f"{hidden:,} people seen in one photo only are hidden (often strangers in the background).")
+
+view.edit_panel(db, library.library_id, people, settings.cache)
+
+# ------------------------------------------------------------------ who with whom
+st.subheader(":material/hub: Who appears with whom", anchor=False)
+by_id = {p.person_id: p for p in people.persons}
+owner_col, _ = st.columns([2, 3])
+view.keep_valid("people_owner", list(by_id))
+owner = owner_col.selectbox(
+    "Library owner", [p.person_id for p in people.persons], index=None, key="people_owner",
+    placeholder="Guess: the person in the most photos", format_func=lambda i: by_id[i].label,
+    help="The close circle is the people who share the most events (then photos) with the owner.",
+)  # fmt: skip
+try:
+    rel = view.relations(db, library.library_id, owner)
+except StoreError as exc:
+    ui.show_error(str(exc), retry_key="people_retry_relations")
+    st.stop()
+
+if not rel.relationships:
+    st.info(
+        "No two people appear in the same photo yet: the graph needs group photos.", icon=":material/group_off:"
+    )
+else:
+    owner_id = rel.circle.owner if rel.circle else None
+    graph_col, circle_col = st.columns([3, 2], gap="medium")
+    with graph_col, st.container(border=True):
+        nodes = view.graph_nodes(people, rel.relationships, owner_id)
+        layout = view.force_layout(nodes, rel.relationships)
+        st.plotly_chart(
+            view.relationship_figure(people, rel.relationships, layout, owner_id),
+            key="people_graph",
+            config={"displaylogo": False},
+            width="stretch",
+        )
+        st.caption(
+            "Each face is a person (bigger: in more photos; the owner has a coloured ring); a line joins two "
+            "people seen in the same photo, thicker for more photos together. Hover a line for the numbers."
+        )
+    with circle_col, st.container(border=True):
+        view.circle_list(people, rel)
+    with st.expander(f":material/table: Every pair ({len(rel.relationships):,})"):
+        view.relationship_table(people, rel.relationships)

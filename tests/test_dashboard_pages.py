@@ -32,8 +32,6 @@ REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "dashboard" / "app.py"
 LIBRARIES = next(p for p in PAGES if p.script == "libraries.py")
 OTHER_PAGES = [p for p in PAGES if p is not LIBRARIES]
-# Pages still showing the "coming soon" placeholder (they become full pages one by one).
-PLACEHOLDERS = [p for p in OTHER_PAGES if "ui.placeholder_page(" in (REPO / "pages" / p.script).read_text()]
 TIMEOUT = 60  # seconds for one script run; CI machines can be slow
 
 
@@ -119,17 +117,6 @@ def test_page_renders_on_an_empty_database(data_dir: Path, spec: PageSpec) -> No
     else:
         assert "No photos yet" in text or "No database yet" in text or "No sample sets" in text
         assert "What you can do now" in text
-
-
-@pytest.mark.parametrize("spec", PLACEHOLDERS, ids=lambda s: s.url_path)
-def test_placeholder_says_what_is_coming_and_what_is_ready(ingested: Path, spec: PageSpec) -> None:
-    at = run_page(spec)
-    text = " ".join(m.value for m in at.markdown)
-    assert "What this page will do" in text and "What you can do now" in text
-    assert "Coming with" in text  # the badge
-    assert len(at.code) == 1  # the commands to run meanwhile
-    if spec.script != "model_quality.py":
-        assert "5 photos ingested" in text or "Database at" in text
 
 
 def test_app_navigation_opens_the_libraries_page_and_every_other(ingested: Path) -> None:
