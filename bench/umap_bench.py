@@ -1,6 +1,6 @@
 """Embedding map speed: 20,000 synthetic 1280-d embeddings → PCA 50-d → UMAP 2-d → k-means.
 
-    .venv/bin/python bench/umap_bench.py [--n 20000] [--dim 1280] [--groups 40]
+    .venv/bin/python bench/umap_bench.py [--n 20000] [--dim 1280] [--groups 20]
 
 Times each step of ``curation.analysis.embedding_map.layout_embeddings`` (what the
 Embedding explorer runs once per embedder version): the umap import, a warm-up map of
@@ -65,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--dim", type=int, default=1280)
-    parser.add_argument("--groups", type=int, default=40)
+    parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
 

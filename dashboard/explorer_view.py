@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from curation.analysis.embedding_map import (
+    MIN_PHOTOS,
     ClusterSummary,
     EmbeddingMap,
     EmbeddingMapError,
@@ -225,6 +226,64 @@ def watch_job(job_id: int) -> None:
 
     job = data.run_registry().get(job_id)
     st.fragment(panel, run_every=1.0 if job is not None and job.running else None)()
+
+
+def ensure_map(db: Path, library: LibrarySummary, version: EmbeddingVersion, params: MapParams | None) -> EmbeddingMap | None:
+    """The stored map to show, or None after saying why there is none yet: it is being
+    computed (progress shown), it failed (the error and a retry), or it cannot be made.
+    A missing map is computed in the background on the first visit."""
+    try:
+        emap = stored_map(db, library.library_id, version.model_version, params)
+    except StoreError as exc:
+        ui.show_error(str(exc), retry_key="explorer_retry_map_read")
+        return None
+    job = data.run_registry().latest(db)
+    watching = st.session_state.get("explorer_map_job")
+    if job is not None and is_map_job(job.snapshot().title) and (job.running or watching == job.job_id):
+        watch_job(job.job_id)
+        if job.running:
+            st.caption("You can leave this page meanwhile: the map is stored when it is done.")
+            return None
+        if job.snapshot().error:
+            st.button("Try again", key="explorer_retry_job", icon=":material/refresh:",
+                      on_click=lambda: st.session_state.pop("explorer_map_job", None))  # fmt: skip
+            return None
+        st.session_state.pop("explorer_map_job", None)
+    if emap is None:
+        if version.n_photos < MIN_PHOTOS:
+            st.info(
+                f"A map needs at least {MIN_PHOTOS} photos with embeddings; this library has {version.n_photos}.",
+                icon=":material/scatter_plot:",
+            )
+        elif job is not None and job.running:
+            st.info(f"{job.snapshot().title} is in progress: the map is computed when it ends.", icon=":material/hourglass:")
+            watch_job(job.job_id)
+        elif start_map_job(db, library, version.model_version, params or MapParams()) is not None:
+            st.rerun()
+        return None
+    if emap.stale:
+        note, button = st.columns([4, 1], vertical_alignment="center")
+        note.warning(
+            f"The map shows {emap.n_photos:,} photos; {emap.n_current:,} have embeddings now. Update it to place "
+            "the new ones (it runs in the background: minutes for a big library).",
+            icon=":material/update:",
+        )
+        if button.button("Update the map", key="explorer_update", icon=":material/refresh:"):
+            if start_map_job(db, library, version.model_version, emap.params) is not None:
+                st.rerun()
+    return emap
+
+
+def map_facts(emap: EmbeddingMap, n_points: int) -> str:
+    how = (
+        f"UMAP on {min(emap.params.pca_components, emap.n_photos - 1)} PCA components"
+        if emap.method == "umap"
+        else "first two principal components (too few photos for UMAP)"
+    )
+    return (
+        f"{n_points:,} photos · {emap.n_clusters} clusters · {how} · computed {ui.format_when(emap.created_at)} "
+        f"in {ui.format_seconds(emap.seconds)}"
+    )
 
 
 # ----------------------------------------------------------------------------- colours and the figure

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 PERSON = "people_person"  # session state: the person being edited
 MAX_CARDS = 24
-MAX_FACES = 36
+MAX_FACES = 35
 MAX_GRAPH_NODES = 30
 NODE_COLOUR = "#b5542c"
 EDGE_COLOUR = "#8f8678"
@@ -167,7 +167,7 @@ def person_grid(persons: Sequence[PersonCard], *, columns: int = 6) -> None:
                 )  # fmt: skip
 
 
-def face_picker(faces: Sequence[FaceCard], person_id: int, *, columns: int = 8) -> list[str]:
+def face_picker(faces: Sequence[FaceCard], person_id: int, *, columns: int = 7) -> list[str]:
     """The person's faces, each with a checkbox; returns the ticked face ids."""
     for start in range(0, len(faces), columns):
         for column, face in zip(st.columns(columns), faces[start : start + columns], strict=False):
@@ -178,7 +178,8 @@ def face_picker(faces: Sequence[FaceCard], person_id: int, *, columns: int = 8) 
                 else:
                     st.image(tile, width="stretch")
                 st.checkbox(
-                    f"{ui.short_name(face.rel_path, 14)}" + (" :material/push_pin:" if face.pinned else ""),
+                    (face.taken_at.strftime("%-d %b %y") if face.taken_at else "no date")
+                    + (" :material/push_pin:" if face.pinned else ""),
                     key=f"people_face_{person_id}_{face.face_id}",
                     help=f"{face.rel_path} · {ui.format_day(face.taken_at)} · distance to the person's "
                     f"mean face {face.distance:.2f}" + (" · placed by hand" if face.pinned else ""),
@@ -287,14 +288,24 @@ class GraphLayout:
     xy: np.ndarray  # (n, 2) in -1..1
 
 
-def graph_nodes(people: PeopleOverview, pairs: Sequence[Relationship], owner: int | None) -> list[int]:
-    """The persons drawn: those seen with someone, most photos first (the owner always)."""
+def graph_nodes(
+    people: PeopleOverview, pairs: Sequence[Relationship], owner: int | None, *, include_once: bool = False
+) -> list[int]:
+    """The persons drawn: those seen with someone, most photos first (the owner always);
+    people seen in one photo only (strangers, mostly) unless named or ``include_once``."""
     linked = {p for r in pairs for p in (r.person_a, r.person_b)}
-    ranked = [c.person_id for c in people.persons if c.person_id in linked]
+    ranked = [
+        c.person_id
+        for c in people.persons
+        if c.person_id in linked and (include_once or c.n_photos > 1 or c.name or c.person_id == owner)
+    ]
     nodes = ranked[:MAX_GRAPH_NODES]
     if owner is not None and owner in linked and owner not in nodes:
         nodes = [owner, *nodes[: MAX_GRAPH_NODES - 1]]
-    return nodes
+    # Someone whose only companions were left out would float alone: leave them out too.
+    drawn = set(nodes)
+    paired = {p for r in pairs if r.person_a in drawn and r.person_b in drawn for p in (r.person_a, r.person_b)}
+    return [p for p in nodes if p in paired]
 
 
 def force_layout(nodes: Sequence[int], pairs: Sequence[Relationship], *, seed: int = 7, iterations: int = 400) -> GraphLayout:
@@ -331,7 +342,7 @@ def force_layout(nodes: Sequence[int], pairs: Sequence[Relationship], *, seed: i
         length = np.linalg.norm(move, axis=1, keepdims=True) + 1e-9
         temperature = 0.25 * (1.0 - step / iterations) + 0.002
         pos += move / length * np.minimum(length, temperature)
-    return GraphLayout(tuple(nodes), _spread(pos, min_distance=min(0.3, 1.6 / math.sqrt(n))))
+    return GraphLayout(tuple(nodes), _spread(pos, min_distance=min(0.36, 1.6 / math.sqrt(n))))
 
 
 def _spread(pos: np.ndarray, *, min_distance: float, rounds: int = 200) -> np.ndarray:
@@ -398,7 +409,8 @@ def relationship_figure(
         )  # fmt: skip
     sizes = [cards[p].n_photos if p in cards else 1 for p in layout.person_ids]
     biggest = max(sizes, default=1)
-    marker_px = [26 + 26 * math.sqrt(s / biggest) for s in sizes]
+    base = 34 if len(sizes) <= 12 else 26  # few people: bigger faces
+    marker_px = [base + base * math.sqrt(s / biggest) for s in sizes]
     fig.add_trace(
         go.Scatter(
             x=layout.xy[:, 0], y=layout.xy[:, 1], mode="markers+text",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shlex
+
 import streamlit as st
 
-from curation.analysis.embedding_map import EmbeddingMapError, MapParams
+from curation.analysis.embedding_map import MapParams
 from curation.store import StoreError
 from dashboard import data, ui
 from dashboard import explorer_view as view
@@ -59,7 +61,7 @@ if not versions:
     )
     view.what_to_do_now(
         ["Run the vision stage on this library: from **Libraries & runs** (stage *Vision*), or from a terminal:"],
-        f".venv/bin/curation run '{library.root}' --stages vision --db {db}",
+        f".venv/bin/curation run {shlex.quote(library.root)} --stages vision --db {shlex.quote(str(db))}",
     )
     st.stop()
 
@@ -87,45 +89,9 @@ with top[2], st.popover("Map settings", icon=":material/tune:", width="stretch")
             ).to_json()
 
 chosen = st.session_state.get("explorer_params")
-params = MapParams.from_json(chosen) if chosen else None
-try:
-    emap = view.stored_map(db, library.library_id, model_version, params)
-except (StoreError, EmbeddingMapError) as exc:
-    ui.show_error(str(exc), retry_key="explorer_retry_map_read")
+emap = view.ensure_map(db, library, by_version[model_version], MapParams.from_json(chosen) if chosen else None)
+if emap is None:  # being computed, or it cannot be: ensure_map said so
     st.stop()
-
-# The map is computed once, in the background like a curation run (minutes for a big library).
-job = data.run_registry().latest(db)
-watching = st.session_state.get("explorer_map_job")
-if job is not None and view.is_map_job(job.snapshot().title) and (job.running or watching == job.job_id):
-    view.watch_job(job.job_id)
-    if job.running:
-        st.caption("You can leave this page meanwhile: the map is stored when it is done.")
-        st.stop()
-    if job.snapshot().error:
-        st.button("Try again", key="explorer_retry_job", icon=":material/refresh:",
-                  on_click=lambda: st.session_state.pop("explorer_map_job", None))  # fmt: skip
-        st.stop()
-    st.session_state.pop("explorer_map_job", None)
-if emap is None:
-    if job is not None and job.running:
-        st.info(f"{job.snapshot().title} is in progress: the map is computed when it ends.", icon=":material/hourglass:")
-        view.watch_job(job.job_id)
-        st.stop()
-    if view.start_map_job(db, library, model_version, params or MapParams()) is not None:
-        st.rerun()
-    st.stop()
-
-if emap.stale:
-    note, button = st.columns([4, 1], vertical_alignment="center")
-    note.warning(
-        f"The map shows {emap.n_photos:,} photos; {emap.n_current:,} have embeddings now. "
-        "Update it to place the new ones (it runs in the background; minutes for a big library).",
-        icon=":material/update:",
-    )
-    if button.button("Update the map", key="explorer_update", icon=":material/refresh:"):
-        if view.start_map_job(db, library, model_version, emap.params) is not None:
-            st.rerun()
 
 points = view.points(db, emap)
 summaries = view.clusters(db, emap)
@@ -137,9 +103,7 @@ colour_by = colour_col.segmented_control(
     format_func=lambda c: c.label,
 ) or view.ColourBy.THEME  # fmt: skip
 info_col.caption(
-    f"{len(points):,} photos · {emap.n_clusters} clusters · "
-    f"{'UMAP on ' + str(min(emap.params.pca_components, emap.n_photos - 1)) + ' PCA components' if emap.method == 'umap' else 'first two principal components (too few photos for UMAP)'}"
-    f" · computed {ui.format_when(emap.created_at)} in {ui.format_seconds(emap.seconds)}",
+    view.map_facts(emap, len(points)),
     help="Hover a dot for its file, date and theme. Plotly cannot show pictures on hover: click a dot "
     "and its photo shows on the right. Box or Lasso select (the chart's toolbar, top right) picks many, "
     "listed below the map; Pan brings clicks back. Scroll to zoom, double-click to zoom out; click a "

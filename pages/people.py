@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import streamlit as st
 
 from curation.store import StoreError
@@ -50,22 +52,29 @@ except StoreError as exc:
     st.stop()
 
 if not people.persons:
-    ran = people.model_version is not None or people.n_photos_scanned > 0
-    ui.empty_state(
-        ":material/face:",
-        "No faces found" if ran else "No faces yet",
-        (
-            f"The faces stage looked at {people.n_photos_scanned:,} photos of **{ui.md_escape(library.name)}** "
-            "and found no face it could recognise again (faces smaller than about 40 pixels, or turned away, "
-            "are skipped)."
-            if ran
-            else f"**{ui.md_escape(library.name)}** has {library.n_photos:,} photos ingested, but the **faces stage** "
-            "has not looked for faces in them yet."
-        ),
-    )
+    name = ui.md_escape(library.name)
+    if people.n_faces:  # found, not grouped yet: the stage stopped before its last step
+        title, body = (
+            "Faces not grouped yet",
+            f"The faces stage found {people.n_faces:,} faces in **{name}** but has not grouped them into "
+            "people yet (it does so at its end): run it again.",
+        )
+    elif people.n_photos_scanned:
+        title, body = (
+            "No faces found",
+            f"The faces stage looked at {people.n_photos_scanned:,} photos of **{name}** and found no face it "
+            "could recognise again (faces smaller than about 40 pixels, or turned away, are skipped).",
+        )
+    else:
+        title, body = (
+            "No faces yet",
+            f"**{name}** has {library.n_photos:,} photos ingested, but the **faces stage** has not looked for "
+            "faces in them yet.",
+        )
+    ui.empty_state(":material/face:", title, body)
     shared.what_to_do_now(
         ["Run the faces stage on this library: from **Libraries & runs** (stage *Faces*), or from a terminal:"],
-        f".venv/bin/curation run '{library.root}' --stages faces --db {db}",
+        f".venv/bin/curation run {shlex.quote(library.root)} --stages faces --db {shlex.quote(str(db))}",
     )
     st.stop()
 
@@ -117,26 +126,33 @@ except StoreError as exc:
     ui.show_error(str(exc), retry_key="people_retry_relations")
     st.stop()
 
+owner_id = rel.circle.owner if rel.circle else None
+nodes = view.graph_nodes(people, rel.relationships, owner_id, include_once=show_once)
 if not rel.relationships:
-    st.info(
-        "No two people appear in the same photo yet: the graph needs group photos.", icon=":material/group_off:"
-    )
+    st.info("No two people appear in the same photo yet: the graph needs group photos.", icon=":material/group_off:")
 else:
-    owner_id = rel.circle.owner if rel.circle else None
     graph_col, circle_col = st.columns([3, 2], gap="medium")
     with graph_col, st.container(border=True):
-        nodes = view.graph_nodes(people, rel.relationships, owner_id)
-        layout = view.force_layout(nodes, rel.relationships)
-        st.plotly_chart(
-            view.relationship_figure(people, rel.relationships, layout, owner_id),
-            key="people_graph",
-            config={"displaylogo": False},
-            width="stretch",
-        )
-        st.caption(
-            "Each face is a person (bigger: in more photos; the owner has a coloured ring); a line joins two "
-            "people seen in the same photo, thicker for more photos together. Hover a line for the numbers."
-        )
+        if len(nodes) < 2:
+            st.info(
+                "Only people seen in one photo appear together so far: turn on *Show people seen in one photo "
+                "only* above to draw them.",
+                icon=":material/group_off:",
+            )
+        else:
+            st.plotly_chart(
+                view.relationship_figure(
+                    people, rel.relationships, view.force_layout(nodes, rel.relationships), owner_id
+                ),
+                key="people_graph",
+                config={"displaylogo": False},
+                width="stretch",
+            )
+            st.caption(
+                "Each face is a person (bigger: in more photos; the owner has a coloured ring); a line joins "
+                "two people seen in the same photo, thicker for more photos together. Hover a line for the "
+                "numbers." + ("" if show_once else " People seen in one photo only are left out, as above.")
+            )
     with circle_col, st.container(border=True):
         view.circle_list(people, rel)
     with st.expander(f":material/table: Every pair ({len(rel.relationships):,})"):

@@ -148,7 +148,12 @@ def layout_embeddings(
     else:
         method = "umap"
         _say(progress, f"UMAP: {n_pca}-d → 2-d (imports umap the first time)")
-        import umap  # slow to import: only here
+        try:
+            import umap  # slow to import (numba): only here
+        except ImportError as exc:
+            raise ImportError(
+                "the embedding map needs umap-learn: `pip install umap-learn` (a dependency in pyproject.toml)"
+            ) from exc
 
         reducer = umap.UMAP(
             n_components=2,
