@@ -240,7 +240,7 @@ def edit_panel(db: Path, library_id: int, people: PeopleOverview, cache: Path) -
                     )
 
         faces = faces_of(db, library_id, person_id, cache)
-        st.markdown(f"**Faces** · least like the rest first: the likeliest to be someone else")
+        st.markdown("**Faces** · least like the rest first: the likeliest to be someone else")
         shown = faces[:MAX_FACES]
         ticked = face_picker(shown, person_id)
         if len(faces) > MAX_FACES:
