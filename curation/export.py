@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from curation.store import Store, StoreError
+from curation.store import Store, StoreError, table_exists as _table_exists
 
 EXPORT_VERSION = 1
 
@@ -31,12 +31,6 @@ def _iso(taken_at: datetime | None, tz_offset_min: int | None) -> str | None:
     return taken_at.isoformat()
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
-        ).fetchone()[0]
-    )
 
 
 def resolve_library(con: duckdb.DuckDBPyConnection, library: Path | None) -> tuple[int, str]:

@@ -35,6 +35,13 @@ def schema_files() -> list[Path]:
     return [SCHEMA_DIR / "schema.sql", *extra]
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the store has table ``name`` (stages add theirs; readers cope without).
+    The result is fetched whole: DuckDB refuses ``register()`` while a result is half read."""
+    rows = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()
+    return bool(rows[0][0])
+
+
 def _lock_holder(message: str) -> str:
     match = re.search(r"held in (.+?)(?: \(PID (\d+)\))?(?:\.|$)", message)
     if not match:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from curation.faces.people import DEFAULT_ASSIGN_THRESHOLD
-from curation.store import Store
+from curation.store import Store, table_exists as _table_exists
 from curation.vision.clutter import CATEGORIES, ClutterCategory
 from curation.vision.themes import (
     DEFAULT_MIN_SCORE,
@@ -538,10 +538,6 @@ def _mine_faces(con: duckdb.DuckDBPyConnection, version: str) -> list[QueueItem]
     return out
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(
-        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0]
-    )
 
 
 def upsert_items(

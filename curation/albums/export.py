@@ -13,10 +13,8 @@ from typing import Any
 
 import duckdb
 
+from curation.store import table_exists as _table_exists
 
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    rows = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchall()
-    return bool(rows[0][0])
 
 
 def fill_albums(con: duckdb.DuckDBPyConnection, library_id: int, document: dict[str, Any]) -> None:

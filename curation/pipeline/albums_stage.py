@@ -31,7 +31,7 @@ from curation.albums import Album, AlbumSettings, LibraryInputs, build_albums
 from curation.albums.records import EventRecord, Home, Person, PhotoTable, Season, TripRecord
 from curation.albums.vectors import DEFAULT_DIMS, project, projection_id
 from curation.settings import Settings
-from curation.store import Store
+from curation.store import Store, table_exists as _table_exists
 from curation.titles import TitleGenerator, TitleResult, create_title_generator, parse_language
 from curation.vision.themes import THEMES
 
@@ -124,8 +124,6 @@ def _one(con: duckdb.DuckDBPyConnection, query: str, params: list[Any]) -> tuple
     return rows[0] if rows else None
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(_one(con, "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])[0])
 
 
 def _current_version(con: duckdb.DuckDBPyConnection, table: str, library_id: int, task: str) -> str | None:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from curation.events import EventSettings, EventsResult, GeoNamesPlaces, Home, build_events
 from curation.settings import Settings
-from curation.store import Store
+from curation.store import Store, table_exists as _table_exists
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,6 @@ def event_settings(settings: Settings) -> EventSettings:
     return configured if isinstance(configured, EventSettings) else EventSettings()
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    return bool(
-        con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]).fetchone()[0]
-    )
 
 
 def read_photos(con: duckdb.DuckDBPyConnection, library_id: int) -> pd.DataFrame:
