@@ -72,6 +72,7 @@ def run_vision_stage(
     progress: ProgressFn | None = None,
 ) -> VisionReport:
     from curation.vision import create_embedder, score_themes, top_themes
+    from curation.vision.themes import softmax
     from curation.vision.clutter import ClutterClassifier
     from curation.vision.neardup import NEARDUP_VERSION
     from curation.vision.quality import QUALITY_VERSION, assess
@@ -129,7 +130,7 @@ def run_vision_stage(
             pictures = [im for _, im in keep]
             vectors, logits = embedder.embed_and_logits(pictures)
             scores = score_themes(logits, faces=np.array([item.n_faces for item in items]))
-            probs = _softmax(logits)
+            probs = softmax(logits)
             themes = top_themes(scores, k=3)
             verdicts = clutter.predict(vectors, pictures, [item.facts() for item in items])
             quality = [assess(im, min(1.0, item.face_area)) for item, im in keep]
@@ -151,12 +152,6 @@ def run_vision_stage(
         ).fetchone()
     report.n_dup_groups, report.n_in_dup_groups = int(row[0]), int(row[1])
     return report
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def _write(store, version, ids, vectors, scores, probs, themes) -> None:  # noqa: ANN001
