@@ -35,7 +35,7 @@ class IngestSettings(BaseModel):
     thumb_sizes: tuple[int, int] = Field(
         (256, 1024), description="Longest side of the small and large thumbnails."
     )
-    workers: int = Field(2, description="Processes used to decode and hash photos.")
+    workers: int = Field(2, description="Threads that decode and hash photos (the work runs in C without the GIL: one per core).")
     min_year: int = Field(1990, description="Capture dates before this year are absurd.")
 
 

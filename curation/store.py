@@ -57,6 +57,8 @@ class Store:
         self.path = Path(path)
         self.busy_timeout_s = busy_timeout_s
         self._schema_applied = False
+        self._anchor: duckdb.DuckDBPyConnection | None = None
+        self._holds = 0
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -72,6 +74,27 @@ class Store:
             yield con
         finally:
             con.close()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Keep the database open for a burst of short connections.
+
+        Opening a DuckDB file and closing it (a checkpoint) costs 50-150 ms; while one
+        connection stays open, DuckDB shares that instance with every further connect in
+        this process, which then costs well under a millisecond. Other processes wait
+        (and get :class:`StoreBusyError` with the holder's name) for as long as the hold
+        lasts, so hold around bursts of writes, not around long computations.
+        """
+        if self._holds == 0:
+            self._anchor = self._open(read_only=False)
+        self._holds += 1
+        try:
+            yield
+        finally:
+            self._holds -= 1
+            if self._holds == 0 and self._anchor is not None:
+                self._anchor.close()
+                self._anchor = None
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         if read_only and not self.path.exists():

@@ -210,6 +210,16 @@ def test_draft_decoding_reduces_work(tmp_path: Path) -> None:
     assert rgb.size == (2000, 1500)  # libjpeg scaled by 1/2 while decoding, not a full decode
 
 
+def test_cmyk_jpeg_decodes_small_upright_rgb(tmp_path: Path) -> None:
+    path = tmp_path / "cmyk.jpg"
+    photo(2, (1600, 1200)).convert("CMYK").save(path, quality=90)
+    with open_image(path, max_pixels=50_000_000) as image:
+        assert image.mode == "CMYK"
+        rgb = decode_oriented(image, 6, 400)  # stored sideways
+    assert rgb.mode == "RGB"
+    assert rgb.size == (300, 400)  # draft 1/4 of 1600x1200, then turned upright
+
+
 def test_export_document(library: Path, settings: Settings, tmp_path: Path) -> None:
     run_ingest(library, settings)
     out = tmp_path / "export.json"
@@ -223,3 +233,17 @@ def test_export_document(library: Path, settings: Settings, tmp_path: Path) -> N
     assert set(a) >= {"themes", "clutter", "faces", "event_id", "lat", "lon"}
     assert {i["path"] for i in doc["issues"]} >= {"empty.jpg", "bomb.png"}
     assert all(i["reason"] for i in doc["issues"])
+
+
+def test_perceptual_hash_matches_imagehash() -> None:
+    """Our numpy pHash gives imagehash's bits, on real photos and on noise."""
+    import imagehash
+    from skimage import data
+
+    from curation.ingest.hashing import perceptual_hash
+
+    images = [Image.fromarray(getattr(data, name)()) for name in ("astronaut", "chelsea", "coffee", "camera")]
+    images += [photo(seed, (320 + seed, 240)) for seed in range(12)]
+    for image in images:
+        assert perceptual_hash(image) == str(imagehash.phash(image, hash_size=8))
+    assert len({perceptual_hash(i) for i in images}) == len(images)

@@ -27,6 +27,7 @@ from warnings import catch_warnings, simplefilter
 
 from PIL import ExifTags, Image, TiffImagePlugin
 
+from curation.ingest.decode import WARNINGS_LOCK
 from curation.records import PhotoMetadata, TimeSource
 
 Warnings = list[tuple[str, str]]
@@ -81,9 +82,9 @@ def read_metadata(
 
     raw_exif, xmp_packet = _metadata_blocks(path, image, warnings)
     # Pillow reports tags it had to skip with warnings.warn(); make them ours, once,
-    # instead of log noise. (catch_warnings is process-global: ingest workers are
-    # processes, not threads.)
-    with catch_warnings(record=True) as skipped:
+    # instead of log noise. catch_warnings swaps process-global state, so the ingest's
+    # threads take turns here (EXIF parsing is Python, it holds the GIL anyway).
+    with WARNINGS_LOCK, catch_warnings(record=True) as skipped:
         simplefilter("always")
         exif = _load_exif(image, raw_exif, warnings)
         ifd0 = _ifd0(exif, warnings)

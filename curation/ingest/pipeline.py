@@ -1,20 +1,17 @@
 """Ingest stage: library folder -> ``photos`` and ``ingest_issues`` rows, thumbnails on disk.
 
 Incremental: a file whose size and modification time are unchanged since the last run
-is not opened again; a file that disappeared is marked ``removed``. Decoding runs in a
-process pool (one process per core); the parent alone writes to DuckDB, in short
-batches, so a reader is never locked out for long.
+is not opened again; a file that disappeared is marked ``removed``. Decoding runs on a
+thread pool (one thread per core; the heavy work releases the GIL); only the calling
+thread writes to DuckDB, in short batches, so a reader is never locked out for long.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import sys
 import time
-import types
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,13 +19,15 @@ from pathlib import Path
 import pandas as pd
 
 from curation.ingest.scan import FileEntry, scan_library
-from curation.ingest.worker import FileOutcome, WorkerConfig, process_batch, process_file
+from curation.ingest.worker import FileOutcome, WorkerConfig, process_file
 from curation.records import IngestIssue, PhotoStatus, Severity
 from curation.settings import Settings
 from curation.store import Store
 
 ProgressFn = Callable[[int, int, str], None]
-_BATCH = 64
+_BATCH = 64  # photos per DuckDB write, at least...
+_FLUSH_S = 2.0  # ...and at most one write per this many seconds...
+_MAX_BATCH = 1024  # ...unless this many are waiting
 
 
 @dataclass
@@ -54,33 +53,27 @@ class IngestReport:
 def _run_outcomes(
     entries: list[FileEntry], cfg: WorkerConfig, workers: int
 ) -> Iterator[FileOutcome]:
-    """Process files in order (deterministic ids), in a process pool when it pays."""
-    if workers <= 1 or len(entries) < 8:
+    """Process files in order (deterministic ids), on ``workers`` threads when it pays.
+
+    Threads, not processes: hashing, JPEG decoding, resizing and JPEG encoding all run in C
+    with the GIL released, so two threads use two cores (measured 1.9x on
+    camera-roll-large) with no start-up cost, no pickling and nothing re-imported; the
+    Python left per photo (EXIF parsing) is about 1 ms.
+    """
+    if workers <= 1 or len(entries) < 2:
         for entry in entries:
             yield process_file(entry, cfg)
         return
-    chunks = [entries[i : i + 4] for i in range(0, len(entries), 4)]
-    # spawn, not fork: the parent may be a threaded Streamlit server or hold torch.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        with _neutral_main():
-            # Workers start during the first submits, while __main__ is neutral.
-            futures = [pool.submit(process_batch, c, cfg) for c in chunks]
-        for future in futures:
-            yield from future.result()
-
-
-@contextmanager
-def _neutral_main() -> Iterator[None]:
-    """Spawned workers re-import the parent's ``__main__`` (under Streamlit: a page
-    script). Hide it while the workers start, so they import only this module."""
-    real = sys.modules["__main__"]
-    stub = types.ModuleType("__main__")
-    sys.modules["__main__"] = stub
-    try:
-        yield
-    finally:
-        sys.modules["__main__"] = real
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ingest") as pool:
+        # A bounded window of futures keeps memory flat on huge libraries.
+        window = max(4 * workers, 16)
+        pending: deque[Future[FileOutcome]] = deque()
+        for entry in entries:
+            pending.append(pool.submit(process_file, entry, cfg))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def register_library(store: Store, root: Path) -> int:
@@ -140,19 +133,17 @@ def ingest_library(
     if not root.is_dir():
         raise FileNotFoundError(f"Library folder not found: {root}")
     now = now or datetime.now()
-    library_id = register_library(store, root)
     own_run = run_id is None
-    if run_id is None:
-        run_id = start_run(store, library_id, "ingest", now)
+    with store.held():
+        library_id = register_library(store, root)
+        if run_id is None:
+            run_id = start_run(store, library_id, "ingest", now)
     try:
-        report = _ingest(root.resolve(), store, settings, library_id, run_id, progress, now)
+        return _ingest(root.resolve(), store, settings, library_id, run_id, progress, now, own_run)
     except BaseException as exc:
         if own_run:
             finish_run(store, run_id, error=exc)
         raise
-    if own_run:
-        finish_run(store, run_id)
-    return report
 
 
 def _ingest(
@@ -163,9 +154,11 @@ def _ingest(
     run_id: int,
     progress: ProgressFn | None,
     now: datetime,
+    own_run: bool,
 ) -> IngestReport:
     started = time.perf_counter()
-    with store.connect() as con:
+    scan = scan_library(root)
+    with store.held(), store.connect() as con:
         known = {
             r[0]: (r[1], r[2], r[3])
             for r in con.execute(
@@ -173,8 +166,8 @@ def _ingest(
                 [library_id],
             ).fetchall()
         }
+        _write_scan_issues(store, library_id, run_id, scan.issues)
     report = IngestReport(library_id=library_id, run_id=run_id, root=root)
-    scan = scan_library(root)
     report.n_files = len(scan.files)
     todo: list[FileEntry] = []
     for entry in scan.files:
@@ -198,25 +191,34 @@ def _ingest(
         min_year=settings.ingest.min_year,
         now=now,
     )
-    _write_scan_issues(store, library_id, run_id, scan.issues)
     report.issues.extend(scan.issues)
     report.n_skipped += len(scan.issues)
     batch: list[FileOutcome] = []
+    flushed = time.monotonic()
     for done, outcome in enumerate(_run_outcomes(todo, cfg, settings.ingest.workers), start=1):
         batch.append(outcome)
         report.issues.extend(outcome.issues)
         report.n_skipped += outcome.photo is None
         report.n_warnings += sum(i.severity == Severity.WARNING for i in outcome.issues)
-        if len(batch) >= _BATCH:
+        # Each write opens the file (~0.1 s): write every few seconds, or a full batch.
+        if len(batch) >= _MAX_BATCH or (len(batch) >= _BATCH and time.monotonic() - flushed >= _FLUSH_S):
             _write_batch(store, library_id, run_id, batch)
-            batch = []
+            batch, flushed = [], time.monotonic()
         if progress:
             progress(done, len(todo), outcome.entry.rel_path)
-    if batch:
-        _write_batch(store, library_id, run_id, batch)
-    report.n_removed = _mark_removed(store, library_id, gone, now)
-    report.n_warnings += _flag_exact_duplicates(store, library_id, run_id, report)
-    report.seconds = time.perf_counter() - started
+    with store.held():
+        if batch:
+            _write_batch(store, library_id, run_id, batch)
+        report.n_removed = _mark_removed(store, library_id, gone, now)
+        report.n_warnings += _flag_exact_duplicates(store, library_id, run_id, report)
+        report.seconds = time.perf_counter() - started
+        _record_counts(store, report)
+        if own_run:
+            finish_run(store, run_id)
+    return report
+
+
+def _record_counts(store: Store, report: IngestReport) -> None:
     with store.connect() as con:
         con.execute(
             "UPDATE runs SET n_files = ?, n_new = ?, n_changed = ?, n_unchanged = ?, n_removed = ?, "
@@ -230,10 +232,9 @@ def _ingest(
                 report.n_skipped,
                 report.n_warnings,
                 report.seconds,
-                run_id,
+                report.run_id,
             ],
         )
-    return report
 
 
 _PHOTO_COLUMNS = [

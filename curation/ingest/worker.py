@@ -1,7 +1,7 @@
-"""Per-file ingest work, run in the worker processes.
+"""Per-file ingest work: one file in, one outcome out, never an exception for a bad file.
 
-Kept apart from ``pipeline`` so a spawned worker imports only what it needs (Pillow,
-hashing, metadata), not pandas and DuckDB: worker start-up is paid on every run.
+Runs on the ingest's worker threads: everything here is thread-safe (no shared state
+but the thumbnail cache, whose files are written atomically under content-hash names).
 """
 
 from __future__ import annotations
@@ -98,9 +98,3 @@ def process_file(entry: FileEntry, cfg: WorkerConfig) -> FileOutcome:
 
 def _skipped(entry: FileEntry, code: str, reason: str) -> FileOutcome:
     return FileOutcome(entry, None, [IngestIssue(entry.rel_path, code, reason, Severity.SKIPPED)])
-
-
-def process_batch(entries: list[FileEntry], cfg: WorkerConfig) -> list[FileOutcome]:
-    return [process_file(e, cfg) for e in entries]
-
-
