@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,8 @@ class RunReport:
     library_id: int
     stages: list[Stage]
     reports: dict[Stage, Any] = field(default_factory=dict)
+    seconds: dict[Stage, float] = field(default_factory=dict)  # wall time per stage
+    cpu_seconds: dict[Stage, float] = field(default_factory=dict)  # all threads of this process
 
 
 def parse_stages(text: str | Sequence[str] | None) -> list[Stage]:
@@ -83,33 +86,39 @@ def run_library(
 
 
 def _run_stages(root, store, settings, stages, report, run_id, models, stage_progress, now) -> None:  # noqa: ANN001
-    from curation.ingest.pipeline import ingest_library
+    def timed(stage: Stage, run: Callable[[], Any]) -> None:
+        wall, cpu = time.perf_counter(), time.process_time()
+        report.reports[stage] = run()
+        report.seconds[stage] = time.perf_counter() - wall
+        report.cpu_seconds[stage] = time.process_time() - cpu
 
     if Stage.INGEST in stages:
-        report.reports[Stage.INGEST] = ingest_library(
+        from curation.ingest.pipeline import ingest_library
+
+        timed(Stage.INGEST, lambda: ingest_library(
             root, store, settings, progress=stage_progress(Stage.INGEST), now=now, run_id=run_id
-        )
+        ))  # fmt: skip
     if Stage.FACES in stages:
         from curation.pipeline.faces_stage import run_faces_stage
 
-        report.reports[Stage.FACES] = run_faces_stage(
+        timed(Stage.FACES, lambda: run_faces_stage(
             store, settings, report.library_id, face_model=models.get("face_model"), progress=stage_progress(Stage.FACES)
-        )
+        ))  # fmt: skip
     if Stage.VISION in stages:
         from curation.pipeline.vision_stage import run_vision_stage
 
-        report.reports[Stage.VISION] = run_vision_stage(
+        timed(Stage.VISION, lambda: run_vision_stage(
             store, settings, report.library_id, embedder=models.get("embedder"), progress=stage_progress(Stage.VISION)
-        )
+        ))  # fmt: skip
     if Stage.EVENTS in stages:
         from curation.pipeline.events_stage import run_events_stage
 
-        report.reports[Stage.EVENTS] = run_events_stage(
+        timed(Stage.EVENTS, lambda: run_events_stage(
             store, settings, report.library_id, progress=stage_progress(Stage.EVENTS)
-        )
+        ))  # fmt: skip
     if Stage.ALBUMS in stages:
         from curation.pipeline.albums_stage import run_albums_stage
 
-        report.reports[Stage.ALBUMS] = run_albums_stage(
+        timed(Stage.ALBUMS, lambda: run_albums_stage(
             store, settings, report.library_id, progress=stage_progress(Stage.ALBUMS)
-        )
+        ))  # fmt: skip

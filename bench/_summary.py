@@ -1,0 +1,43 @@
+"""Headline numbers a benchmark hands to the suite (``bench/suite.py``).
+
+A benchmark calls :func:`emit` for each number worth a line in the suite's table; when it
+runs alone (no ``BENCH_SUMMARY`` in the environment) this does nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def emit(
+    metric: str,
+    value: float,
+    unit: str,
+    *,
+    baseline: str | None = None,
+    baseline_value: float | None = None,
+    higher_is_better: bool = True,
+    target: str | None = None,
+) -> None:
+    path = os.environ.get("BENCH_SUMMARY")
+    if not path:
+        return
+    row = {
+        "metric": metric,
+        "value": value,
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_value": baseline_value,
+        "higher_is_better": higher_is_better,
+        "target": target,
+    }
+    with open(path, "a") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def results_dir(default: Path) -> Path:
+    """Where a benchmark appends its report: ``BENCH_RESULTS`` (the suite's quick runs point
+    it at a temporary folder, so smoke numbers never mix with real ones) or ``default``."""
+    return Path(os.environ.get("BENCH_RESULTS") or default)
