@@ -104,10 +104,12 @@ def plan_shots(photos: int, seed: int = 0) -> list[_Shot]:
         burst_left = 0
         for i in range(min(size, photos - len(shots))):
             k = len(shots)
-            d = day + timedelta(days=int(i * days / size))
+            position = i * days / size  # days into the event; each day's shots between 9:00 and 20:00
+            d = day + timedelta(days=int(position))
             when = datetime.combine(d, datetime.min.time()) + timedelta(
-                hours=9 + 11 * (i % max(1, size // days)) / max(1, size // days), seconds=int(rng.integers(0, 50))
+                hours=9 + 11 * (position - int(position)), seconds=int(rng.integers(0, 30))
             )
+            when = when.replace(microsecond=0)
             lat, lon = _jitter(rng, centre[0], centre[1], 2500 if trip else 400)
             clutter = None
             if rng.random() < 0.04:
