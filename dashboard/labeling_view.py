@@ -33,11 +33,11 @@ if TYPE_CHECKING:
 FLASH = "labeling_flash"  # session state: the last action's outcome, shown once after the rerun
 PAGE_SIZE = 12
 CARDS_PER_ROW = 2
-TASK_TITLES = {"themes": "Themes", "clutter": "Clutter", "same_person": "Same person"}
+TASK_TITLES = {"themes": "Themes", "clutter": "Clutter", "same_person": "Same person", "same_event": "Same event"}
 STATUSES = ("queued", "pushed", "labelled")
 STATUS_COLOURS = {"queued": "orange", "pushed": "blue", "labelled": "green"}
 LABELING_TABLES = frozenset({"label_queue", "label_tasks", "labels", "training_runs"})
-PREDICTION_TABLES = ("photo_predictions", "photo_clutter", "faces")
+PREDICTION_TABLES = ("photo_predictions", "photo_clutter", "faces", "event_boundaries")
 START_COMMANDS = """bash scripts/labelstudio.sh start          # prints the URL
 source /tmp/curation-labelstudio-$(id -u)/env   # sets CURATION_LABEL_STUDIO__URL and __API_KEY
 .venv/bin/streamlit run dashboard/app.py        # restart the dashboard from that shell"""
@@ -92,7 +92,7 @@ def read_state(con: Any) -> LabelingState:  # noqa: ANN401 - a DuckDB connection
         int(pid): (sha, rel)
         for pid, sha, rel in con.execute(
             "SELECT photo_id, sha256, rel_path FROM photos WHERE photo_id IN (SELECT unnest(?))",
-            [[int(p) for p in queue["photo_id"].unique()]],
+            [sorted({int(p) for column in ("photo_id", "ref_photo_id") for p in queue[column].dropna()})],
         ).fetchall()
     }
     projects = {
@@ -359,7 +359,8 @@ def queue_cards(shown: pd.DataFrame, st_: LabelingState, cache: Path, thumb_size
 
 
 def _queue_card(row: Any, st_: LabelingState, cache: Path, thumb_size: int) -> None:  # noqa: ANN401 - a queue row
-    """The image(s) on the left (two face crops side by side for a pair), what to ask and why on the right."""
+    """The image(s) on the left (two face crops, or the two photos either side of an event
+    boundary, side by side for a pair), what to ask and why on the right."""
     with st.container(border=True, height="stretch"):
         pictures, text = st.columns([2, 3], vertical_alignment="center")
         with pictures:
@@ -370,6 +371,13 @@ def _queue_card(row: Any, st_: LabelingState, cache: Path, thumb_size: int) -> N
                 with right:
                     ref = row.ref_face_id if isinstance(row.ref_face_id, str) else ""
                     _tile(face_crop_path(cache, ref), "the person's typical face")
+            elif row.task_type == "same_event" and _is_id(row.ref_photo_id):
+                for column, (pid, caption) in zip(
+                    st.columns(2), ((row.photo_id, "before"), (row.ref_photo_id, "after")), strict=True
+                ):
+                    with column:
+                        sha, rel = st_.photos.get(int(pid), ("", ""))
+                        _tile(thumbnail_path(cache, sha, thumb_size) if sha else None, caption)
             else:
                 sha, rel = st_.photos.get(int(row.photo_id), ("", ""))
                 _tile(thumbnail_path(cache, sha, thumb_size) if sha else None, ui.short_name(rel) if rel else "")
@@ -381,9 +389,18 @@ def _queue_card(row: Any, st_: LabelingState, cache: Path, thumb_size: int) -> N
                 + (":violet-badge[picked in explorer]" if row.source == "explorer" else "mined")
             )
             st.markdown(ui.md_escape(str(row.reason)))
-            st.caption(f"item {row.item_id} · photo {row.photo_id}" + (
+            pair = f" → {int(row.ref_photo_id)}" if row.task_type == "same_event" and _is_id(row.ref_photo_id) else ""
+            st.caption(f"item {row.item_id} · photo {row.photo_id}{pair}" + (
                 f" · model {ui.md_escape(str(row.model_version))}" if isinstance(row.model_version, str) else ""
             ))
+
+
+def _is_id(value: object) -> bool:
+    """A queue cell holding an id (not NULL/NaN/NA)."""
+    try:
+        return value is not None and value == value and int(value) >= 0  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return False
 
 
 def _tile(path: Path | None, caption: str) -> None:

@@ -19,6 +19,7 @@ class TaskType(StrEnum):
     THEMES = "themes"  # multi-choice over the theme taxonomy
     CLUTTER = "clutter"  # single choice: photo, screenshot, receipt, document
     SAME_PERSON = "same_person"  # two face crops: the same person or not
+    SAME_EVENT = "same_event"  # the photos either side of a doubtful event boundary: one event or two
 
     @classmethod
     def parse(cls, value: str) -> TaskType:
@@ -30,15 +31,18 @@ class TaskType(StrEnum):
             ) from None
 
 
-PHOTO_TASKS = (TaskType.THEMES, TaskType.CLUTTER)
+PHOTO_TASKS = (TaskType.THEMES, TaskType.CLUTTER)  # one photo each; the others ask about a pair
 
 # The names in the configs; results and predictions refer to them.
 IMAGE = "image"
 FACE_A = "face_a"
 FACE_B = "face_b"
+PHOTO_A = "photo_a"
+PHOTO_B = "photo_b"
 THEMES_FROM = "themes"
 CLUTTER_FROM = "clutter"
 SAME_PERSON_FROM = "same_person"
+SAME_EVENT_FROM = "same_event"
 
 NO_THEME = "None of these"  # an explicit answer, so an empty result never means "no theme"
 
@@ -53,6 +57,12 @@ CLUTTER_TITLES: dict[ClutterCategory, str] = {
 class SamePerson(StrEnum):
     YES = "Same person"
     NO = "Different people"
+    UNSURE = "Can't tell"
+
+
+class SameEvent(StrEnum):
+    YES = "Same event"
+    NO = "Different events"
     UNSURE = "Can't tell"
 
 
@@ -110,15 +120,32 @@ def same_person_config() -> str:
     )
 
 
+def same_event_config() -> str:
+    return (
+        "<View>\n"
+        '  <Header value="$reason" size="6"/>\n'
+        '  <View style="display: flex; gap: 16px;">\n'
+        f'    <Image name="{PHOTO_A}" value="${PHOTO_A}" maxWidth="440px"/>\n'
+        f'    <Image name="{PHOTO_B}" value="${PHOTO_B}" maxWidth="440px"/>\n'
+        "  </View>\n"
+        f'  <Choices name="{SAME_EVENT_FROM}" toName="{PHOTO_A}" choice="single-radio" showInline="true" required="true">\n'
+        f"{_choices([s.value for s in SameEvent])}\n"
+        "  </Choices>\n"
+        "</View>"
+    )
+
+
 _DESCRIPTIONS = {
     TaskType.THEMES: "Curation Studio: which themes does each photo show? Hard cases mined from the theme model.",
     TaskType.CLUTTER: "Curation Studio: is each image a photo or clutter (screenshot, receipt, document)?",
     TaskType.SAME_PERSON: "Curation Studio: are the two faces the same person?",
+    TaskType.SAME_EVENT: "Curation Studio: were the two photos (taken one after the other) taken at the same event?",
 }
 _CONFIGS = {
     TaskType.THEMES: themes_config,
     TaskType.CLUTTER: clutter_config,
     TaskType.SAME_PERSON: same_person_config,
+    TaskType.SAME_EVENT: same_event_config,
 }
 
 

@@ -9,6 +9,7 @@ Answers, per task type:
 * themes: ``frozenset[Theme]`` (empty = "None of these")
 * clutter: ``ClutterCategory``
 * same_person: ``SamePerson`` (yes, no, can't tell)
+* same_event: ``SameEvent`` (yes, no, can't tell)
 """
 
 from __future__ import annotations
@@ -32,15 +33,27 @@ from labeling.config import (
     FACE_B,
     IMAGE,
     NO_THEME,
+    PHOTO_A,
+    PHOTO_B,
+    SAME_EVENT_FROM,
     SAME_PERSON_FROM,
     THEMES_FROM,
+    SameEvent,
     SamePerson,
     TaskType,
     clutter_from_title,
     theme_from_title,
 )
 
-Answer = frozenset[Theme] | ClutterCategory | SamePerson
+Answer = frozenset[Theme] | ClutterCategory | SamePerson | SameEvent
+
+# Per task type: the config's choices name and the object it points at.
+_FROM = {
+    TaskType.THEMES: (THEMES_FROM, IMAGE),
+    TaskType.CLUTTER: (CLUTTER_FROM, IMAGE),
+    TaskType.SAME_PERSON: (SAME_PERSON_FROM, FACE_A),
+    TaskType.SAME_EVENT: (SAME_EVENT_FROM, PHOTO_A),
+}
 
 LOCAL_FILES_PREFIX = "/data/local-files/?d="
 KEY_FIELD = "curation_key"  # the stable key in each task's data: finds existing tasks on re-push
@@ -97,16 +110,20 @@ class LabelTask:
     task_type: TaskType
     photo_id: int
     reason: str
-    image: Path | None = None  # themes, clutter: the photo's thumbnail
+    image: Path | None = None  # themes, clutter, same_event: the photo's thumbnail
     face_id: str | None = None  # same_person: the doubtful face ...
     ref_face_id: str | None = None  # ... and the person's most typical face
     face_image: Path | None = None
     ref_face_image: Path | None = None
     person_id: int | None = None
+    ref_photo_id: int | None = None  # same_event: the photo after the boundary ...
+    ref_image: Path | None = None  # ... and its thumbnail
 
     def images(self) -> tuple[Path, ...]:
         if self.task_type is TaskType.SAME_PERSON:
             return tuple(p for p in (self.face_image, self.ref_face_image) if p is not None)
+        if self.task_type is TaskType.SAME_EVENT:
+            return tuple(p for p in (self.image, self.ref_image) if p is not None)
         return (self.image,) if self.image is not None else ()
 
 
@@ -145,6 +162,16 @@ def task_to_ls(
                 "person_id": task.person_id,
             }
         )
+    elif task.task_type is TaskType.SAME_EVENT:
+        if task.image is None or task.ref_image is None or task.ref_photo_id is None:
+            raise ValueError(f"{task.item_key}: a same-event task needs both photos and their thumbnails")
+        data.update(
+            {
+                PHOTO_A: image_url(task.image, document_root),
+                PHOTO_B: image_url(task.ref_image, document_root),
+                "ref_photo_id": int(task.ref_photo_id),
+            }
+        )
     else:
         if task.image is None:
             raise ValueError(f"{task.item_key}: a {task.task_type} task needs an image")
@@ -176,6 +203,13 @@ def task_from_ls(task_type: TaskType, ls_task: Mapping[str, Any], document_root:
             ref_face_image=image_path(data[FACE_B], document_root),
             person_id=data.get("person_id"),
         )
+    if TaskType(task_type) is TaskType.SAME_EVENT:
+        return LabelTask(
+            **common,
+            image=image_path(data[PHOTO_A], document_root),
+            ref_image=image_path(data[PHOTO_B], document_root),
+            ref_photo_id=int(data["ref_photo_id"]),
+        )
     return LabelTask(**common, image=image_path(data[IMAGE], document_root))
 
 
@@ -205,13 +239,14 @@ def answer_to_result(task_type: TaskType, answer: Answer) -> list[dict]:
         return _choices_result(THEMES_FROM, IMAGE, titles)
     if task_type is TaskType.CLUTTER:
         return _choices_result(CLUTTER_FROM, IMAGE, [CLUTTER_TITLES[ClutterCategory(answer)]])
-    return _choices_result(SAME_PERSON_FROM, FACE_A, [SamePerson(answer).value])
+    from_name, to_name = _FROM[task_type]
+    return _choices_result(from_name, to_name, [_PAIR_ANSWERS[task_type](answer).value])
 
 
 def result_to_answer(task_type: TaskType, result: Sequence[Mapping[str, Any]]) -> Answer:
     """A Label Studio ``result`` list -> the answer. Raises :class:`AnnotationFormatError`."""
     task_type = TaskType(task_type)
-    from_name = {TaskType.THEMES: THEMES_FROM, TaskType.CLUTTER: CLUTTER_FROM}.get(task_type, SAME_PERSON_FROM)
+    from_name = _FROM[task_type][0]
     choices: list[str] = []
     found = False
     for region in result:
@@ -231,15 +266,22 @@ def result_to_answer(task_type: TaskType, result: Sequence[Mapping[str, Any]]) -
             raise AnnotationFormatError(f"a {task_type} answer is one choice, got {choices}")
         if task_type is TaskType.CLUTTER:
             return clutter_from_title(choices[0])
-        return SamePerson(choices[0])
+        return _PAIR_ANSWERS[task_type](choices[0])
     except ValueError as exc:
         if isinstance(exc, AnnotationFormatError):
             raise
         raise AnnotationFormatError(str(exc)) from None
 
 
+# Pair questions answer with one of these enums (stored as its value).
+_PAIR_ANSWERS: dict[TaskType, type[SamePerson] | type[SameEvent]] = {
+    TaskType.SAME_PERSON: SamePerson,
+    TaskType.SAME_EVENT: SameEvent,
+}
+
+
 def _as_themes(answer: Answer | Iterable[Theme]) -> frozenset[Theme]:
-    if isinstance(answer, (ClutterCategory, SamePerson)):
+    if isinstance(answer, (ClutterCategory, SamePerson, SameEvent)):
         raise TypeError(f"a themes answer is a set of Theme, got {answer!r}")
     return frozenset(Theme(t) for t in answer)
 
@@ -258,7 +300,7 @@ def answer_from_json(task_type: TaskType, text: str) -> Answer:
         return frozenset(Theme(v) for v in value)
     if task_type is TaskType.CLUTTER:
         return ClutterCategory(value)
-    return SamePerson(value)
+    return _PAIR_ANSWERS[task_type](value)
 
 
 # ----------------------------------------------------------------------------- predictions
@@ -323,6 +365,18 @@ def same_person_prediction(distance: float, threshold: float, model_version: str
     p_same = 1.0 / (1.0 + math.exp((distance - threshold) / SAME_PERSON_SCALE))
     answer = SamePerson.YES if p_same >= 0.5 else SamePerson.NO
     return ModelPrediction(answer, model_version, max(p_same, 1.0 - p_same))
+
+
+# A boundary's margin (log of gap over cut-off) of this size counts as 73% sure.
+SAME_EVENT_SCALE = 0.5
+
+
+def same_event_prediction(margin: float, split: bool, model_version: str) -> ModelPrediction:
+    """The segmenter's call on a boundary -> "different events" when it split there. The
+    score grows with the margin (how far the gap is past, or short of, the rule's cut-off)."""
+    p_split = 1.0 / (1.0 + math.exp(-float(margin) / SAME_EVENT_SCALE))
+    confidence = p_split if split else 1.0 - p_split
+    return ModelPrediction(SameEvent.NO if split else SameEvent.YES, model_version, min(max(confidence, 0.0), 1.0))
 
 
 # ----------------------------------------------------------------------------- annotations

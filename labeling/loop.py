@@ -7,7 +7,8 @@ Re-pushing never duplicates: the store maps queue items to task ids, and tasks a
 the server are found by the stable key in their data.
 
 ``pull``: read every annotation of our projects into ``labels`` (annotator, time, answer,
-raw result), flag items where annotators disagree, mark answered items ``labelled``.
+raw result), flag items where annotators disagree, mark answered items ``labelled``, then
+feed the same-event and same-person answers back as constraints (``labeling.feedback``).
 
 The server is contacted first (``check``) so that a server that is down or a wrong key
 fails before anything in the store changes.
@@ -42,11 +43,13 @@ from labeling.convert import (
     annotation_to_label,
     clutter_prediction,
     conflicting_annotations,
+    same_event_prediction,
     same_person_prediction,
     task_key,
     task_to_ls,
     theme_prediction,
 )
+from labeling.feedback import FeedbackReport, apply_feedback
 from labeling.queue import MineReport, QueueItem, QueueStatus, current_version, mine, next_batch
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,7 @@ class PullReport:
     labelled_items: int = 0
     unknown_tasks: int = 0  # tasks of our projects whose key is not in this store's queue
     errors: list[str] = field(default_factory=list)  # annotations that do not fit the config
+    feedback: FeedbackReport | None = None  # what the same-event / same-person answers changed
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -93,7 +97,8 @@ class PullReport:
             f"{self.new} new, {self.updated} changed, {self.removed} removed, {self.cancelled} skipped by "
             f"annotators; {self.labelled_items} items labelled, {self.conflicting_items} with conflicting answers"
         )
-        return "\n".join([text, *(f"  error: {e}" for e in self.errors[:10])])
+        feedback = [self.feedback.summary()] if self.feedback is not None else []
+        return "\n".join([text, *(f"  error: {e}" for e in self.errors[:10]), *feedback])
 
 
 # ----------------------------------------------------------------------------- push
@@ -185,16 +190,26 @@ def _label_task(con, settings: Settings, item: QueueItem) -> LabelTask:  # noqa:
             face_image=face_crop_path(settings.cache.resolve(), str(item.face_id)),
             ref_face_image=face_crop_path(settings.cache.resolve(), str(item.ref_face_id)),
         )
-    row = con.execute("SELECT sha256 FROM photos WHERE photo_id = ?", [item.photo_id]).fetchone()
-    image = None
-    if row and row[0]:
-        for size in sorted(settings.ingest.thumb_sizes, reverse=True):  # the large thumbnail, else the small
-            candidate = thumbnail_path(settings.cache.resolve(), row[0], size)
-            if candidate.is_file():
-                image = candidate
-                break
-        image = image or thumbnail_path(settings.cache.resolve(), row[0], max(settings.ingest.thumb_sizes))
-    return LabelTask(**common, image=image)
+    if item.task_type is TaskType.SAME_EVENT:
+        return LabelTask(
+            **common,
+            image=_thumbnail(con, settings, item.photo_id),
+            ref_photo_id=item.ref_photo_id,
+            ref_image=_thumbnail(con, settings, item.ref_photo_id) if item.ref_photo_id is not None else None,
+        )
+    return LabelTask(**common, image=_thumbnail(con, settings, item.photo_id))
+
+
+def _thumbnail(con, settings: Settings, photo_id: int):  # noqa: ANN001, ANN202 - a DuckDB connection; Path | None
+    """The photo's large thumbnail, else the small one (the large one's path when neither exists)."""
+    row = con.execute("SELECT sha256 FROM photos WHERE photo_id = ?", [photo_id]).fetchone()
+    if not row or not row[0]:
+        return None
+    for size in sorted(settings.ingest.thumb_sizes, reverse=True):
+        candidate = thumbnail_path(settings.cache.resolve(), row[0], size)
+        if candidate.is_file():
+            return candidate
+    return thumbnail_path(settings.cache.resolve(), row[0], max(settings.ingest.thumb_sizes))
 
 
 def _predictions(con, task_type: TaskType, items: Sequence[QueueItem]) -> dict[str, ModelPrediction]:  # noqa: ANN001
@@ -231,6 +246,19 @@ def _predictions(con, task_type: TaskType, items: Sequence[QueueItem]) -> dict[s
         for it in items:
             if it.photo_id in rows:
                 out[it.item_key] = clutter_prediction(*rows[it.photo_id], version)
+    elif task_type is TaskType.SAME_EVENT:
+        rows = {
+            (int(a), int(b)): (float(m), bool(split), str(v))
+            for a, b, m, split, v in con.execute(
+                "SELECT photo_before, photo_after, margin, split, model_version FROM event_boundaries "
+                "WHERE photo_before IN (SELECT unnest(?))",
+                [[it.photo_id for it in items]],
+            ).fetchall()
+        }
+        for it in items:
+            found = rows.get((it.photo_id, int(it.ref_photo_id or -1)))
+            if found is not None:
+                out[it.item_key] = same_event_prediction(found[0], found[1], found[2])
     else:
         for it in items:
             pred = _same_person_prediction(con, it)
@@ -321,6 +349,7 @@ def pull(store: Store, settings: Settings, *, client: LabelStudioClient | None =
                     report.errors.append(f"task {task['id']} annotation {annotation.get('id')}: {exc}")
     conflicts = conflicting_annotations(labels)
     _write_labels(store, client.url, labels, conflicts, seen_tasks, queue, report)
+    report.feedback = apply_feedback(store)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -9,7 +9,10 @@ A case is hard when the engine is unsure or its signals disagree:
   finds clearly themed;
 * **same person**: a face whose distance to its person's centroid is near the clustering
   threshold (or that is near another person's centroid), paired with that person's most
-  typical face.
+  typical face;
+* **same event**: a boundary between two consecutive photos where the events stage's gap was
+  close to its rule's cut-off, either side (a split it nearly did not make, or a merge it
+  nearly split), as recorded in ``event_boundaries``; the two photos are shown side by side.
 
 The miners are pure functions (arrays in, :class:`QueueItem` out); :func:`mine` runs them on
 the store and upserts the queue. :func:`next_batch` picks what to send next: explorer picks
@@ -20,6 +23,7 @@ not twenty shots of the same burst.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,15 +72,27 @@ class QueueItem:
     person_id: int | None = None
     item_id: int | None = None  # set once stored
     status: QueueStatus = QueueStatus.QUEUED
+    ref_photo_id: int | None = None  # same_event: the photo after the boundary (photo_id is before it)
 
 
-def item_key(task_type: TaskType, photo_id: int, face_id: str | None = None, ref_face_id: str | None = None) -> str:
+def item_key(
+    task_type: TaskType,
+    photo_id: int,
+    face_id: str | None = None,
+    ref_face_id: str | None = None,
+    *,
+    ref_photo_id: int | None = None,
+) -> str:
     """The stable identity of a question: re-mining or re-pushing it never makes a second one."""
     task_type = TaskType(task_type)
     if task_type is TaskType.SAME_PERSON:
         if not face_id or not ref_face_id:
             raise ValueError("a same_person item needs face_id and ref_face_id")
         return f"{task_type.value}:{face_id}:{ref_face_id}"
+    if task_type is TaskType.SAME_EVENT:
+        if ref_photo_id is None:
+            raise ValueError("a same_event item needs ref_photo_id (the photo after the boundary)")
+        return f"{task_type.value}:{int(photo_id)}:{int(ref_photo_id)}"
     return f"{task_type.value}:{int(photo_id)}"
 
 
@@ -97,6 +113,9 @@ CLUTTER_CONFIDENT = 0.75
 THEME_CONFIDENT = 0.5
 # Faces: distances to the centroid within this of the threshold are doubtful.
 FACE_BAND = 0.06
+# Event boundaries: a gap within this factor of its rule's cut-off, either side, is doubtful
+# (|margin| < ln 1.5; the events stage records those within a factor 2).
+EVENT_BAND = math.log(1.5)
 
 
 @dataclass
@@ -356,6 +375,46 @@ def mine_face_cases(
     return sorted(out.values(), key=lambda it: (-it.priority, it.item_key))
 
 
+@dataclass(frozen=True)
+class BoundaryRow:
+    """An ``event_boundaries`` row as the miner sees it."""
+
+    photo_before: int
+    photo_after: int
+    margin: float  # ln(value / cut-off) of the deciding rule: > 0 splits
+    split: bool
+    reason: str
+    model_version: str
+    labelled: bool = False
+
+
+def mine_event_cases(boundaries: Sequence[BoundaryRow], *, band: float = EVENT_BAND) -> list[QueueItem]:
+    """Doubtful event boundaries -> "same event?" pairs (the photos either side).
+
+    A boundary is doubtful when its margin is within ``band`` of zero, on either side: a
+    split the segmenter nearly did not make, or a merge it nearly split. Boundaries a
+    person's answer already decided (``labelled``) are never asked about again."""
+    if not band > 0:
+        raise ValueError(f"band must be > 0, got {band}")
+    out = []
+    for b in boundaries:
+        margin = float(b.margin)
+        if b.labelled or not math.isfinite(margin) or abs(margin) >= band:
+            continue
+        out.append(
+            QueueItem(
+                item_key(TaskType.SAME_EVENT, b.photo_before, ref_photo_id=b.photo_after),
+                TaskType.SAME_EVENT,
+                int(b.photo_before),
+                f"same event? {b.reason}",
+                float(np.clip(1.0 - abs(margin) / band, 0.0, 1.0)),
+                model_version=b.model_version,
+                ref_photo_id=int(b.photo_after),
+            )
+        )
+    return sorted(out, key=lambda it: (-it.priority, it.item_key))
+
+
 # ----------------------------------------------------------------------------- spreading
 
 
@@ -503,6 +562,12 @@ def mine(store: Store, *, task_types: Iterable[TaskType | str] | None = None) ->
                 found += _mine_faces(con, version)
             items += found
             report.found[TaskType.SAME_PERSON] = len(found)
+        if TaskType.SAME_EVENT in types and _table_exists(con, "event_boundaries"):
+            found = mine_event_cases(_boundary_rows(con))
+            items += found
+            report.found[TaskType.SAME_EVENT] = len(found)
+            if found:
+                report.versions[TaskType.SAME_EVENT] = found[0].model_version or ""
     upsert_items(store, items, replace_queued_mined=types, report=report)
     return report
 
@@ -538,6 +603,20 @@ def _mine_faces(con: duckdb.DuckDBPyConnection, version: str) -> list[QueueItem]
     return out
 
 
+
+
+def _boundary_rows(con: duckdb.DuckDBPyConnection) -> list[BoundaryRow]:
+    rows = con.execute(
+        "SELECT b.photo_before, b.photo_after, b.margin, b.split, b.reason, b.model_version, b.labelled "
+        "FROM event_boundaries b "
+        "JOIN photos pa ON pa.photo_id = b.photo_before AND pa.status = 'ok' "
+        "JOIN photos pb ON pb.photo_id = b.photo_after AND pb.status = 'ok' "
+        "ORDER BY b.library_id, b.photo_before"
+    ).fetchall()
+    return [
+        BoundaryRow(int(a), int(b), float(m), bool(split), str(reason), str(version), bool(labelled))
+        for a, b, m, split, reason, version, labelled in rows
+    ]
 
 
 def upsert_items(
@@ -576,9 +655,9 @@ def upsert_items(
         report.queued = len(
             con.execute(
                 "INSERT INTO label_queue (item_key, task_type, photo_id, face_id, ref_face_id, person_id, reason, "
-                "priority, source, status, model_version, created_at, updated_at) "
+                "priority, source, status, model_version, created_at, updated_at, ref_photo_id) "
                 "SELECT item_key, task_type, photo_id, face_id, ref_face_id, person_id, reason, priority, source, "
-                "'queued', model_version, ?, ? FROM incoming "
+                "'queued', model_version, ?, ?, ref_photo_id FROM incoming "
                 "WHERE item_key NOT IN (SELECT item_key FROM label_queue) RETURNING item_id",
                 [now, now],
             ).fetchall()
@@ -604,6 +683,7 @@ def _items_frame(items: Sequence[QueueItem]) -> pd.DataFrame:
             "priority": float(it.priority),
             "source": Source(it.source).value,
             "model_version": it.model_version,
+            "ref_photo_id": it.ref_photo_id,
         }
         for it in seen.values()
     ]
@@ -611,9 +691,9 @@ def _items_frame(items: Sequence[QueueItem]) -> pd.DataFrame:
         rows,
         columns=[
             "item_key", "task_type", "photo_id", "face_id", "ref_face_id", "person_id", "reason", "priority",
-            "source", "model_version",
+            "source", "model_version", "ref_photo_id",
         ],
-    ).astype({"photo_id": "int64", "priority": "float64", "person_id": "Int64"})  # fmt: skip
+    ).astype({"photo_id": "int64", "priority": "float64", "person_id": "Int64", "ref_photo_id": "Int64"})  # fmt: skip
 
 
 def enqueue_photos(
@@ -632,9 +712,11 @@ def enqueue_photos(
     """
     task_type = TaskType.parse(str(task_type))
     if task_type not in PHOTO_TASKS:
+        what = "faces, not photos" if task_type is TaskType.SAME_PERSON else "a pair of photos, not one"
         raise ValueError(
-            f"{task_type.value} asks about faces, not photos; enqueue_photos takes "
-            f"{', '.join(t.value for t in PHOTO_TASKS)} (same-person pairs are mined: labeling.queue.mine)"
+            f"{task_type.value} asks about {what}; enqueue_photos takes "
+            f"{', '.join(t.value for t in PHOTO_TASKS)} (same-person and same-event pairs are mined: "
+            "labeling.queue.mine)"
         )
     if not reason or not reason.strip():
         raise ValueError("give a reason: the annotator sees it above the photo")
@@ -657,12 +739,21 @@ def queue_frame(store: Store, *, status: QueueStatus | str | None = None) -> pd.
     where = "WHERE status = ?" if status is not None else ""
     params = [QueueStatus(status).value] if status is not None else []
     with store.connect() as con:
+        # A database made before same_event, opened read-only, lacks the column until a writer adds it.
+        ref_photo = "ref_photo_id" if _has_column(con, "label_queue", "ref_photo_id") else "NULL::BIGINT AS ref_photo_id"
         return con.execute(
             "SELECT item_id, item_key, task_type, photo_id, face_id, ref_face_id, person_id, reason, priority, "
-            f"source, status, model_version, created_at, updated_at FROM label_queue {where} "  # noqa: S608
+            f"source, status, model_version, created_at, updated_at, {ref_photo} FROM label_queue {where} "  # noqa: S608
             "ORDER BY (source = 'explorer') DESC, priority DESC, item_id",
             params,
         ).df()
+
+
+def _has_column(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND column_name = ?", [table, column]
+    ).fetchall()
+    return bool(rows[0][0])
 
 
 def load_items(store: Store, *, status: QueueStatus | str | None = None) -> list[QueueItem]:
@@ -684,6 +775,7 @@ def _item_from_row(r) -> QueueItem:  # noqa: ANN001 - a queue_frame row
         person_id=None if pd.isna(r.person_id) else int(r.person_id),
         item_id=int(r.item_id),
         status=QueueStatus(r.status),
+        ref_photo_id=None if pd.isna(r.ref_photo_id) else int(r.ref_photo_id),
     )
 
 
@@ -719,7 +811,30 @@ def next_batch(store: Store, limit: int, *, task_types: Iterable[TaskType | str]
 def _vectors(
     con: duckdb.DuckDBPyConnection, task_type: TaskType, items: Sequence[QueueItem], sent: Sequence[QueueItem]
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Embeddings of the items (and of those already sent); None when some item has none."""
+    """Embeddings of the items (and of those already sent); None when some item has none.
+    A same-event pair is the two photos' embeddings side by side."""
+    if task_type is TaskType.SAME_EVENT:
+        version = current_version(con, "embeddings", "embedder")
+        if version is None:
+            return None, None
+        photos = [p for it in [*items, *sent] for p in (it.photo_id, it.ref_photo_id) if p is not None]
+        rows = dict(
+            con.execute(
+                "SELECT photo_id, vector FROM embeddings WHERE model_version = ? AND photo_id IN (SELECT unnest(?))",
+                [version, photos],
+            ).fetchall()
+        )
+
+        def pair(it: QueueItem) -> np.ndarray | None:
+            if it.photo_id not in rows or it.ref_photo_id not in rows:
+                return None
+            return np.concatenate([np.asarray(rows[it.photo_id], np.float64), np.asarray(rows[it.ref_photo_id], np.float64)])
+
+        mined = [pair(it) for it in items]
+        if any(v is None for v in mined):
+            return None, None
+        done = [v for v in (pair(it) for it in sent) if v is not None]
+        return np.stack(mined), (np.stack(done) if done else None)  # type: ignore[arg-type]
     if task_type is TaskType.SAME_PERSON:
         keys = [it.face_id for it in items] + [it.face_id for it in sent]
         rows = dict(

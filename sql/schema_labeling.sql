@@ -12,12 +12,13 @@ CREATE TABLE IF NOT EXISTS labeling_store (
 );
 
 -- One row per question we want a person to answer; item_key is stable across re-mining
--- ("themes:<photo_id>", "clutter:<photo_id>", "same_person:<face_id>:<ref_face_id>").
+-- ("themes:<photo_id>", "clutter:<photo_id>", "same_person:<face_id>:<ref_face_id>",
+-- "same_event:<photo_id>:<ref_photo_id>").
 CREATE TABLE IF NOT EXISTS label_queue (
     item_id       BIGINT PRIMARY KEY DEFAULT nextval('label_item_id_seq'),
     item_key      VARCHAR NOT NULL UNIQUE,
-    task_type     VARCHAR NOT NULL,            -- themes | clutter | same_person
-    photo_id      BIGINT NOT NULL,             -- for same_person: the photo of face_id
+    task_type     VARCHAR NOT NULL,            -- themes | clutter | same_person | same_event
+    photo_id      BIGINT NOT NULL,             -- same_person: the photo of face_id; same_event: the first photo
     face_id       VARCHAR,                     -- same_person: the doubtful face
     ref_face_id   VARCHAR,                     -- same_person: the person's most typical face
     person_id     INTEGER,                     -- same_person: the person asked about
@@ -29,6 +30,9 @@ CREATE TABLE IF NOT EXISTS label_queue (
     created_at    TIMESTAMP NOT NULL DEFAULT current_timestamp,
     updated_at    TIMESTAMP NOT NULL DEFAULT current_timestamp
 );
+-- same_event: the second photo of the pair (the photo after the doubtful boundary). Added
+-- by ALTER so that databases made before it gain the column.
+ALTER TABLE label_queue ADD COLUMN IF NOT EXISTS ref_photo_id BIGINT;
 
 -- Queue item <-> Label Studio task (one per item and server; re-pushing reuses it).
 CREATE TABLE IF NOT EXISTS label_tasks (

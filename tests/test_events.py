@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from curation.events import (
+    BoundaryAnswer,
     EventSegmenter,
     EventSettings,
     EventsError,
@@ -29,7 +30,10 @@ from curation.events import (
 )
 from curation.events.calendar import HolidayCalendar
 from curation.events.home import AT_HOME, AWAY, UNKNOWN, find_trips
+from curation.events.build import prepare_photos
 from curation.events.placement import sequence_keys
+from curation.events.segment import BOUNDARY_DOUBT, BoundaryKind
+from curation.events.synthetic import generate_library
 from curation.records import TimeSource
 
 LISBON = (38.7223, -9.1393)
@@ -437,6 +441,92 @@ def test_events_carry_season_year_and_holiday_from_their_country_or_home(places:
     assert result.event(result.event_of(easter[0])).holiday == "Easter"
     summer = result.event(result.event_of(sydney[0]))
     assert summer.season.value == "summer" and summer.country == "Australia"
+
+
+# ----------------------------------------------------------------------------- doubt and people's answers
+
+
+def _timed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The photos the segmenter sees in build_events: reliable times, no clutter."""
+    f = prepare_photos(frame)
+    return f[f["time_reliable"] & ~f["is_clutter"]].reset_index(drop=True)
+
+
+def test_margins_say_how_close_each_gap_is_to_its_rule_and_which_rule() -> None:
+    roll = Roll()
+    roll.burst("2023-05-06 12:00", 20, 60)
+    roll.burst("2023-05-06 13:19", 20, 60)  # 1 h 00 min after the last: at the 1 h floor, kept
+    roll.burst("2023-05-06 14:49", 20, 60)  # 1 h 11 min: just past it, split
+    roll.burst("2023-05-06 20:00", 3, 60, LISBON)
+    roll.burst("2023-05-06 20:20", 3, 60, CASCAIS)  # 25 km in 18 min: a clear place split
+    seg = EventSegmenter().fit(roll.frame())
+    assert seg.thresholds_[19] == 3600 and seg.margins_[19] == pytest.approx(0.0)
+    assert seg.boundaries_[19] == BoundaryKind.NONE  # strictly longer than the cut-off splits
+    assert seg.margins_[39] == pytest.approx(np.log(71 / 60), abs=1e-3) and seg.boundaries_[39] == BoundaryKind.TIME
+    assert seg.rules_[39] == BoundaryKind.TIME
+    place = 62  # between the third Lisbon and the first Cascais photo
+    assert seg.boundaries_[place] == BoundaryKind.PLACE and seg.rules_[place] == BoundaryKind.PLACE
+    assert 20 < seg.distance_km_[place] < 30 and seg.margins_[place] > 0 and np.isnan(seg.distance_km_[0])
+    inside = seg.margins_[np.r_[0:19, 20:39]]
+    assert (inside < -BOUNDARY_DOUBT).all()  # a minute apart in a burst: nothing doubtful
+    assert ((seg.margins_ > 0) == (seg.boundaries_ != BoundaryKind.NONE))[np.abs(seg.margins_) > 1e-9].all()
+    assert not seg.labelled_.any() and seg.answers_ == {"applied": 0, "conflicting": 0, "unknown": 0}
+
+
+def test_answers_on_a_generated_timeline_change_the_segmentation_as_they_say(places: GeoNamesPlaces) -> None:
+    """A generated year (the "hard" kind: events of a day may be an hour apart): the doubtful
+    boundaries go to "people", who contradict the segmenter on each; the next run follows them
+    there and nowhere else."""
+    library = generate_library(seed=4, years=1, max_photos=600, trips_per_year=1, min_pause_h=1, relative_pause=0)
+    timed = _timed(library.photos)
+    before = EventSegmenter().fit(timed)
+    ids = timed["photo_id"].to_numpy()[before.order_]
+    doubtful = np.flatnonzero(np.abs(before.margins_) < BOUNDARY_DOUBT)
+    splits = [g for g in doubtful if before.boundaries_[g] != BoundaryKind.NONE]
+    kept = [g for g in doubtful if before.boundaries_[g] == BoundaryKind.NONE]
+    assert splits and kept, "the generated year should have doubtful boundaries of both kinds"
+    # "same event" on every doubtful split, "different events" on every doubtful merge
+    answers = [BoundaryAnswer(int(ids[g]), int(ids[g + 1]), same_event=g in splits) for g in doubtful]
+    after = EventSegmenter().fit(timed, answers=answers)
+    assert after.answers_ == {"applied": len(answers), "conflicting": 0, "unknown": 0}
+    assert after.n_events_ == before.n_events_ - len(splits) + len(kept)
+    changed = np.flatnonzero((before.boundaries_ != BoundaryKind.NONE) != (after.boundaries_ != BoundaryKind.NONE))
+    assert sorted(changed) == sorted(doubtful)
+    assert set(after.boundaries_[kept]) == {BoundaryKind.LABEL} and after.labelled_[doubtful].all()
+    label_of = dict(zip(timed["photo_id"], after.labels_, strict=True))
+    for a in answers:
+        assert (label_of[a.photo_a] == label_of[a.photo_b]) == a.same_event
+
+    # Through build_events: the boundaries it records say a person decided them.
+    result = build_events(library.photos, EventSettings(), places=places, answers=answers)
+    assert len(result.events) == after.n_events_
+    recorded = result.boundaries.set_index("photo_before")
+    for a in answers:
+        row = recorded.loc[a.photo_a]
+        assert row["labelled"] and bool(row["split"]) != a.same_event and "a person's answer" in row["reason"]
+    unlabelled = result.boundaries[~result.boundaries["labelled"].astype(bool)]
+    assert (unlabelled["margin"].abs() < BOUNDARY_DOUBT).all()
+
+
+def test_answers_across_photos_added_later_conflicts_and_unknown_photos() -> None:
+    roll = Roll()
+    a = roll.burst("2023-05-06 12:00", 5, 60)
+    b = roll.burst("2023-05-06 12:30", 5, 60)  # 26 min later: one event with a
+    c = roll.burst("2023-05-06 16:00", 5, 60)  # 3 h 26 min later: its own event
+    frame = roll.frame()
+    assert len(set(EventSegmenter().fit_predict(frame))) == 2
+    # Not neighbours any more (photos came in between): the split goes to the gap between them
+    # that is closest to splitting, the 26-minute pause.
+    seg = EventSegmenter().fit(frame, answers=[BoundaryAnswer(a[0], b[-1], same_event=False)])
+    label = dict(zip(frame["photo_id"], seg.labels_, strict=True))
+    assert label[a[-1]] != label[b[0]] and len({label[p] for p in a}) == 1 and seg.n_events_ == 3
+    # "Same event" across the long pause merges; a "different events" inside it cannot hold.
+    answers = [BoundaryAnswer(a[0], c[-1], True), BoundaryAnswer(b[-1], c[0], False), BoundaryAnswer(a[0], 999, False)]
+    seg = EventSegmenter().fit(frame, answers=answers)
+    assert seg.n_events_ == 1
+    assert seg.answers_ == {"applied": 1, "conflicting": 1, "unknown": 1}
+    with pytest.raises(EventsError, match="photo_id"):
+        EventSegmenter().fit(frame.drop(columns="photo_id"), answers=answers)
 
 
 # ----------------------------------------------------------------------------- ids

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from curation.vision.clutter import ClutterCategory
 from curation.vision.themes import THEMES, Theme
 from labeling.client import Connection, LabelStudioClient, LabelStudioNotConfigured, redact
-from labeling.config import NO_THEME, SamePerson, TaskType, project_spec
+from labeling.config import NO_THEME, SameEvent, SamePerson, TaskType, project_spec
 from labeling.convert import (
     KEY_FIELD,
     AnnotationFormatError,
@@ -33,6 +33,7 @@ from labeling.convert import (
     prediction_from_ls,
     prediction_to_ls,
     result_to_answer,
+    same_event_prediction,
     same_person_prediction,
     task_from_ls,
     task_key,
@@ -49,6 +50,7 @@ ANSWERS = [
     (TaskType.THEMES, frozenset(THEMES)),
     *[(TaskType.CLUTTER, c) for c in ClutterCategory],
     *[(TaskType.SAME_PERSON, s) for s in SamePerson],
+    *[(TaskType.SAME_EVENT, s) for s in SameEvent],
 ]
 
 
@@ -80,6 +82,9 @@ def test_themes_result_reads_titles_and_values() -> None:
         (TaskType.CLUTTER, [{"from_name": "clutter", "value": {"choices": ["Receipt", "Screenshot"]}}], "one choice"),
         (TaskType.THEMES, [{"from_name": "themes", "value": {"choices": ["Dinosaurs"]}}], "not a theme"),
         (TaskType.SAME_PERSON, [{"from_name": "same_person", "value": {"choices": ["Maybe"]}}], "Maybe"),
+        (TaskType.SAME_EVENT, [{"from_name": "same_person", "value": {"choices": ["Same person"]}}], "no choices from 'same_event'"),
+        (TaskType.SAME_EVENT, [{"from_name": "same_event", "value": {"choices": ["Same event", "Different events"]}}], "one choice"),
+        (TaskType.SAME_EVENT, [{"from_name": "same_event", "value": {"choices": ["Same person"]}}], "Same person"),
     ],
 )
 def test_bad_results_raise_with_a_reason(task_type: TaskType, result: list, message: str) -> None:
@@ -116,6 +121,10 @@ TASKS = [
         3, "same_person:5-0:7-1", TaskType.SAME_PERSON, 5, "same person?", face_id="5-0", ref_face_id="7-1",
         face_image=ROOT / "faces/5-0.jpg", ref_face_image=ROOT / "faces/7-1.jpg", person_id=4,
     ),
+    LabelTask(
+        4, "same_event:20:21", TaskType.SAME_EVENT, 20, "same event? 1 h 40 min between them", image=ROOT / "t/20.jpg",
+        ref_photo_id=21, ref_image=ROOT / "t/21.jpg",
+    ),
 ]  # fmt: skip
 
 
@@ -141,7 +150,7 @@ def test_task_data_fields_match_the_config_variables() -> None:
     for task in TASKS:
         config = project_spec(task.task_type).label_config
         data = task_to_ls(task, ROOT)["data"]
-        for var in ("image", "face_a", "face_b", "reason"):
+        for var in ("image", "face_a", "face_b", "photo_a", "photo_b", "reason"):
             if f"${var}" in config:
                 assert var in data
 
@@ -150,6 +159,7 @@ PREDICTIONS = [
     (TaskType.THEMES, ModelPrediction(frozenset({Theme.PETS}), "themes-imagenet-map@1", 0.61)),
     (TaskType.CLUTTER, ModelPrediction(ClutterCategory.RECEIPT, "clutter-lr@abcd1234", 0.52)),
     (TaskType.SAME_PERSON, ModelPrediction(SamePerson.NO, "dlib@1+people", 0.7)),
+    (TaskType.SAME_EVENT, ModelPrediction(SameEvent.YES, "events-segmenter@0123abcd", 0.55)),
 ]
 
 
@@ -184,6 +194,24 @@ def test_theme_prediction_confidence() -> None:
     assert theme_prediction([0.0] * len(THEMES), "v").answer == frozenset()
     with pytest.raises(ValueError, match="theme scores"):
         theme_prediction([0.5], "v")
+
+
+def test_same_event_task_needs_both_photos_and_shows_them_side_by_side() -> None:
+    task = TASKS[3]
+    assert task.images() == (ROOT / "t/20.jpg", ROOT / "t/21.jpg")
+    data = task_to_ls(task, ROOT)["data"]
+    assert data["photo_a"].endswith("t/20.jpg") and data["photo_b"].endswith("t/21.jpg") and data["ref_photo_id"] == 21
+    with pytest.raises(ValueError, match="both photos"):
+        task_to_ls(LabelTask(4, "same_event:20:21", TaskType.SAME_EVENT, 20, "r", image=ROOT / "a.jpg"), ROOT)
+
+
+def test_same_event_prediction_follows_the_segmenter_and_its_margin() -> None:
+    split_close = same_event_prediction(0.05, True, "v")
+    kept_close = same_event_prediction(-0.05, False, "v")
+    kept_far = same_event_prediction(-2.0, False, "v")
+    assert split_close.answer is SameEvent.NO and kept_close.answer is SameEvent.YES
+    assert 0.5 <= split_close.score < 0.55 and 0.5 <= kept_close.score < 0.55
+    assert kept_far.score > 0.98 and kept_far.model_version == "v"
 
 
 def test_clutter_and_same_person_predictions() -> None:
@@ -288,7 +316,7 @@ def test_project_specs_are_valid_xml() -> None:
         root = ET.fromstring(spec.label_config)
         assert root.tag == "View"
         assert spec.title.endswith(task_type.value)
-    with pytest.raises(ValueError, match="themes, clutter, same_person"):
+    with pytest.raises(ValueError, match="themes, clutter, same_person, same_event"):
         project_spec("faces")
 
 

@@ -14,6 +14,8 @@ from curation.vision.clutter import CATEGORIES
 from curation.vision.themes import THEMES, Theme, theme_class_indices
 from labeling.config import TaskType
 from labeling.queue import (
+    EVENT_BAND,
+    BoundaryRow,
     FaceRow,
     QueueItem,
     QueueStatus,
@@ -24,6 +26,7 @@ from labeling.queue import (
     k_center_greedy,
     mine,
     mine_clutter_cases,
+    mine_event_cases,
     mine_face_cases,
     mine_theme_cases,
     next_batch,
@@ -121,10 +124,30 @@ def test_face_miner_pairs_doubtful_faces_with_the_typical_face() -> None:
     assert by_face["30-0"].task_type is TaskType.SAME_PERSON
 
 
+def test_event_miner_takes_close_calls_on_either_side_of_the_cut_off() -> None:
+    rows = [
+        BoundaryRow(1, 2, 0.05, True, "a split it nearly did not make", "seg@1"),
+        BoundaryRow(2, 3, -0.30, False, "a merge it nearly split", "seg@1"),
+        BoundaryRow(3, 4, 0.60, True, "a clear split (0.6 > ln 1.5)", "seg@1"),
+        BoundaryRow(4, 5, -0.01, False, "decided by a person already", "seg@1", labelled=True),
+        BoundaryRow(5, 6, float("-inf"), False, "no rule near", "seg@1"),
+    ]
+    items = mine_event_cases(rows)
+    assert [(it.photo_id, it.ref_photo_id) for it in items] == [(1, 2), (2, 3)]  # closest first
+    assert items[0].item_key == "same_event:1:2" and items[0].task_type is TaskType.SAME_EVENT
+    assert items[0].priority == pytest.approx(1 - 0.05 / EVENT_BAND)
+    assert items[1].reason == "same event? a merge it nearly split" and items[1].model_version == "seg@1"
+    with pytest.raises(ValueError, match="band"):
+        mine_event_cases(rows, band=0)
+
+
 def test_item_key() -> None:
     assert item_key(TaskType.CLUTTER, 5) == "clutter:5"
+    assert item_key(TaskType.SAME_EVENT, 5, ref_photo_id=6) == "same_event:5:6"
     with pytest.raises(ValueError, match="face_id"):
         item_key(TaskType.SAME_PERSON, 5)
+    with pytest.raises(ValueError, match="ref_photo_id"):
+        item_key(TaskType.SAME_EVENT, 5)
 
 
 # ----------------------------------------------------------------------------- spreading
@@ -275,6 +298,34 @@ def test_next_batch_takes_turns_between_task_types(store: Store) -> None:
     assert len({it.item_key for it in batch}) == 6
     with pytest.raises(ValueError, match="limit"):
         next_batch(store, -1)
+
+
+def _boundaries(store: Store, margins: dict[int, float]) -> None:
+    """event_boundaries rows between photo p and p + 1, as the events stage writes them."""
+    with store.connect() as con:
+        for p, m in margins.items():
+            con.execute(
+                "INSERT INTO event_boundaries VALUES (1, ?, ?, 3600, 'time', ?, ?, false, 'r', 'seg@1')",
+                [p, p + 1, m, m > 0],
+            )
+
+
+def test_same_event_pairs_are_mined_and_spread_over_the_embedding_space(store: Store) -> None:
+    _boundaries(store, {p: 0.01 * (p % 3) - 0.01 for p in range(1, 12)} | {12: 0.9})
+    with store.connect() as con:  # photo 13 does not exist: its boundary is never asked about
+        con.execute("UPDATE event_boundaries SET photo_after = 13 WHERE photo_before = 12")
+    report = mine(store, task_types=["same_event"])
+    assert report.found[TaskType.SAME_EVENT] == 11 and report.versions[TaskType.SAME_EVENT] == "seg@1"
+    frame = queue_frame(store)
+    assert set(frame["item_key"]) == {f"same_event:{p}:{p + 1}" for p in range(1, 12)}
+    assert frame["ref_photo_id"].tolist() == (frame["photo_id"] + 1).tolist()
+    batch = next_batch(store, 3, task_types=["same_event"])
+    # photos 1-4, 5-8, 9-12 are three tight clusters: three pairs of different cluster pairs, not
+    # three near-copies from one afternoon
+    kinds = {((it.photo_id - 1) // 4, (it.ref_photo_id - 1) // 4) for it in batch}
+    assert len(kinds) == 3 and all(it.ref_photo_id == it.photo_id + 1 for it in batch)
+    with pytest.raises(ValueError, match="pair of photos"):
+        enqueue_photos(store, [3], "same_event", "x")
 
 
 def test_categories_cover_the_clutter_head() -> None:

@@ -14,7 +14,9 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import pdist
 
 from curation.faces.people import (
+    FaceLink,
     FaceObservation,
+    LinkSource,
     PeopleIndex,
     close_circle,
     cluster_faces,
@@ -274,6 +276,107 @@ def test_move_faces_pins_them(family) -> None:
     index.move_faces([faces[0].face_id], pids[2])
     index.recluster()
     assert index.person_of(faces[0].face_id) == pids[2]
+
+
+def test_moving_a_face_that_looks_like_someone_else_does_not_drag_them_along() -> None:
+    """The known bug: moving B's face into A pinned only that face; it still looks like B, so
+    the next re-clustering put it back with B's faces and, being pinned to A, named that whole
+    cluster A: B's other faces went to A and A's own faces lost their id."""
+    x, truth = _blobs([4, 6], seed=3)
+    faces = _observations(x)
+    index = PeopleIndex()
+    index.recluster(faces)
+    a, b = (index.person_of(faces[int(np.flatnonzero(truth == t)[0])].face_id) for t in (0, 1))
+    index.rename(a, "Ana")
+    moved = faces[int(np.flatnonzero(truth == 1)[0])].face_id  # looks like B; the user says it is Ana
+    index.move_faces([moved], a)
+    index.recluster()
+    b_rest = [f.face_id for f, t in zip(faces, truth, strict=True) if t == 1 and f.face_id != moved]
+    a_faces = [f.face_id for f, t in zip(faces, truth, strict=True) if t == 0]
+    assert index.person_of(moved) == a
+    assert {index.person_of(f) for f in a_faces} == {a}, "Ana's own faces lost her id"
+    assert {index.person_of(f) for f in b_rest} == {b}, "B's faces were pulled into Ana"
+    assert index.person(a).name == "Ana"
+    links = index.links()
+    assert [(lk.same_person, lk.source) for lk in links] == [(False, LinkSource.EDIT)]
+    assert moved in links[0].key and (set(links[0].key) - {moved}) <= set(b_rest)
+    index.recluster()  # stable
+    assert {index.person_of(f) for f in b_rest} == {b} and index.person_of(moved) == a
+
+
+def test_linked_faces_stay_together_and_separated_faces_apart_through_reclustering(family) -> None:
+    """What a "same person?" question asks about: a face on the border between two persons."""
+    index, faces, truth = family
+    pids = _pid_by_truth(index, faces, truth)
+    c0, c1 = (np.mean([f.embedding for f, t in zip(faces, truth, strict=True) if t == k], axis=0) for k in (0, 1))
+    border = FaceObservation("border", "p-border", c0 + 0.4 * (c1 - c0))  # nearer person 0
+    index.recluster([border])
+    assert index.person_of("border") == pids[0]
+    ref = index.person(pids[1]).face_ids[0]  # a face of person 1: an annotator says "same person"
+    assert index.link_faces("border", ref, source="label") == pids[1]
+    assert index.person_of("border") == pids[1]
+    assert not any(r.pinned for r in index.to_records().faces)  # answers constrain, they do not pin
+    other, third = faces[1].face_id, faces[2].face_id  # two of person 0's faces: "different people"
+    after = index.separate_faces(other, third, source=LinkSource.LABEL)
+    assert after != pids[0] and index.person_of(third) == pids[0]
+    index.recluster()
+    assert index.person_of("border") == index.person_of(ref) == pids[1]
+    assert {index.person_of(f.face_id) for f, t in zip(faces, truth, strict=True) if t == 1} == {pids[1]}
+    assert index.person_of(other) != index.person_of(third)
+    assert {index.person_of(f.face_id) for f in faces[2:5]} == {pids[0]}  # the rest stay put
+    assert not index.dropped_links_
+    # the links survive a round trip through records
+    records = index.to_records()
+    assert {(lk.key, lk.same_person) for lk in records.links} == {
+        (tuple(sorted(("border", ref))), True), (tuple(sorted((other, third))), False)
+    }
+    embeddings = {f.face_id: f.embedding for f in [*faces, border]}
+    rebuilt = PeopleIndex.from_records(records, embeddings)
+    assert rebuilt.to_records() == records
+    assert rebuilt.unlink_faces(ref, "border") and not rebuilt.unlink_faces(ref, "border")
+    rebuilt.recluster()  # without the link the face goes back to the person it is nearer
+    assert rebuilt.person_of("border") == pids[0]
+
+
+def test_links_guide_new_faces_assigned_without_reclustering(family) -> None:
+    index, faces, truth = family
+    pids = _pid_by_truth(index, faces, truth)
+    rng = np.random.default_rng(4)
+    centres = _centres(3, seed=11)
+    near_0 = _faces_of(centres[0], 2, rng)
+    index.assign_new_faces([FaceObservation("seed", "p-seed", near_0[0])])
+    index.link_faces("seed", faces[-1].face_id)  # an answer: "seed" is person 2 after all
+    index.separate_faces(faces[-2].face_id, faces[-1].face_id)  # irrelevant to the next one
+    result = index.assign_new_faces([FaceObservation("late", "p-late", near_0[1])])
+    assert result[0].person_id == pids[0]  # links of other faces do not move it
+    assert index.person_of("seed") == pids[2]
+
+
+def test_links_that_contradict_hand_edits_are_refused_or_given_up() -> None:
+    x, truth = _blobs([3, 3], seed=5)
+    faces = _observations(x)
+    index = PeopleIndex()
+    index.recluster(faces)
+    p0, p1 = index.person_of("f0"), index.person_of("f3")
+    one_photo = PeopleIndex()
+    one_photo.recluster(_observations(x[:2], photo_of=lambda i: "one"))
+    with pytest.raises(ValueError, match="same photo"):
+        one_photo.link_faces("f0", "f1")
+    index.split(p0, ["f0"])  # pins f0 to a new person and f1, f2 to p0
+    with pytest.raises(ValueError, match="placed in person .* by hand"):
+        index.link_faces("f0", "f1")
+    with pytest.raises(ValueError, match="by hand"):
+        index.separate_faces("f1", "f2")
+    with pytest.raises(ValueError, match="two different faces"):
+        index.separate_faces("f3", "f3")
+    with pytest.raises(KeyError, match="unknown face"):
+        index.link_faces("f3", "nope")
+    # a link the user then overrides by hand is dropped: the edit wins
+    index.separate_faces("f4", "f5")
+    index.merge(p1, index.person_of("f4"))
+    assert FaceLink.of("f4", "f5", False) not in index.links()
+    index.recluster()
+    assert {index.person_of(f) for f in ("f3", "f4", "f5")} == {p1}
 
 
 def test_records_round_trip(family) -> None:

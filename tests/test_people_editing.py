@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 
 from curation.faces.editing import (
+    FaceAnswer,
     PeopleEditError,
+    apply_face_answers,
     faces_version,
     merge_persons,
     move_faces,
@@ -197,6 +199,74 @@ def test_move_persists_and_survives_a_faces_run(family) -> None:  # noqa: ANN001
     new_photo_with(store, library_id, photo_ids, 9, ["ana"], seed=6)
     placed = person_of(store)
     assert placed[ana_faces[0]] == ana and placed[ana_faces[1]] == cousin, "the move did not survive"
+
+
+def test_moving_a_face_does_not_pull_its_old_persons_faces_along(family) -> None:  # noqa: ANN001
+    """Ben's face moved into Ana (the user knows better: a cousin who looks like Ben, say) stays
+    with Ana, and Ben's other faces stay Ben's, through a re-clustering faces run."""
+    store, library_id, photo_ids, truth = family
+    ana, ben = pid_of(store, truth, "ana"), pid_of(store, truth, "ben")
+    rename_person(store, library_id, ana, "Ana")
+    ben_faces = sorted(f for f, w in truth.items() if w == "ben")
+    moved = next(f for f in ben_faces if f.split("-")[0] in {str(photo_ids[6])})  # photo 6: Ben and Carla
+    move_faces(store, library_id, [moved], ana)
+    new_photo_with(store, library_id, photo_ids, 9, ["carla"], seed=6)  # re-clusters everything
+    placed = person_of(store)
+    assert placed[moved] == ana
+    assert {placed[f] for f in ben_faces if f != moved} == {ben}
+    assert {placed[f] for f, w in truth.items() if w == "ana"} == {ana}
+    assert names(store, library_id)[ana] == "Ana"
+    with store.connect(read_only=True) as con:
+        links = con.execute("SELECT face_a, face_b, same_person, source FROM face_links").fetchall()
+    assert len(links) == 1 and moved in links[0][:2] and links[0][2:] == (False, "edit")
+
+
+def test_same_person_answers_act_on_people_and_survive_a_faces_run(family) -> None:  # noqa: ANN001
+    store, library_id, photo_ids, truth = family
+    ana, ben, carla = (pid_of(store, truth, w) for w in PEOPLE)
+    ana_faces = sorted(f for f, w in truth.items() if w == "ana")
+    carla_faces = sorted(f for f, w in truth.items() if w == "carla")
+    # Dan (a stranger) arrives; an annotator says he is Carla. Another says two of Ana's faces
+    # are different people, and one answer cannot hold (two faces of one photo).
+    new_photo_with(store, library_id, photo_ids, 10, ["dan"], seed=7)
+    dan_face = f"{photo_ids[10]}-0"
+    assert person_of(store)[dan_face] not in (ana, ben, carla)
+    same_photo = [f"{photo_ids[0]}-0", f"{photo_ids[0]}-1"]
+    answers = [
+        FaceAnswer(dan_face, carla_faces[0], same_person=True),
+        FaceAnswer(ana_faces[-1], ana_faces[0], same_person=False),
+        FaceAnswer(*same_photo, same_person=True),
+    ]
+    report = apply_face_answers(store, answers)
+    assert report.applied == 2 and set(report.moved) == {dan_face, ana_faces[-1]}
+    assert [why for _, why in report.skipped] == [f"faces {same_photo[0]} and {same_photo[1]} are in the same photo, so they cannot be one person"]
+    placed = person_of(store)
+    assert placed[dan_face] == carla and placed[ana_faces[-1]] != ana
+    assert apply_face_answers(store, answers).moved == {}  # applying them again changes nothing
+    new_photo_with(store, library_id, photo_ids, 11, ["ben"], seed=8)  # re-clusters everything
+    placed = person_of(store)
+    assert placed[dan_face] == carla and placed[ana_faces[-1]] != placed[ana_faces[0]] == ana
+    assert {placed[f] for f in ana_faces[1:-1]} == {ana}
+    with store.connect(read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM faces WHERE pinned").fetchone()[0] == 0  # nothing pinned
+        sources = con.execute("SELECT DISTINCT source FROM face_links").fetchall()
+    assert sources == [("label",)]
+    # Withdrawn answers (annotations deleted in Label Studio) drop their links; nobody moves.
+    report = apply_face_answers(store, [])
+    assert report.withdrawn == 2 and report.moved == {}
+    with store.connect(read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM face_links").fetchone()[0] == 0
+
+
+def test_a_hand_edit_wins_over_an_answer(family) -> None:  # noqa: ANN001
+    store, library_id, _, truth = family
+    ana, ben = pid_of(store, truth, "ana"), pid_of(store, truth, "ben")
+    ana_face = sorted(f for f, w in truth.items() if w == "ana")[-1]
+    ben_face = sorted(f for f, w in truth.items() if w == "ben")[-1]
+    split_person(store, library_id, ana, [ana_face])  # the user pinned it to a person of its own
+    report = apply_face_answers(store, [FaceAnswer(ana_face, ben_face, same_person=True)])
+    assert report.applied == 0 and "by hand" in report.skipped[0][1]
+    assert person_of(store)[ana_face] not in (ana, ben)
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ _EXPORTS = {
     "HomeFinder": "home", "find_trips": "home",
     "place_by_neighbours": "placement",
     "GeoNamesPlaces": "places", "default_rgeocoder": "places", "name_places": "places",
+    "Boundary": "records", "BoundaryAnswer": "records", "BoundaryRule": "records",
     "Event": "records", "EventsError": "records", "EventsResult": "records", "Exclusion": "records",
     "ExclusionCode": "records", "Home": "records", "HomeMethod": "records", "Place": "records",
     "PlacedBy": "records", "PlaceSource": "records", "Season": "records", "Trip": "records",
@@ -35,6 +36,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Boundary",
+    "BoundaryAnswer",
+    "BoundaryRule",
     "Event",
     "EventSegmenter",
     "EventSettings",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 import numpy as np
@@ -32,11 +33,13 @@ from curation.events.home import AT_HOME, AWAY, UNKNOWN, HomeFinder, find_trips
 from curation.events.placement import place_by_neighbours
 from curation.events.places import GeoNamesPlaces, dominant_place, name_places
 from curation.events.records import (
+    BOUNDARY_COLUMNS,
     EVENT_COLUMNS,
     EXCLUSION_COLUMNS,
     PHOTO_EVENT_COLUMNS,
     TRIP_COLUMNS,
     EventsError,
+    BoundaryAnswer,
     EventsResult,
     ExclusionCode,
     Home,
@@ -45,7 +48,14 @@ from curation.events.records import (
     PlacedBy,
     PlaceSource,
 )
-from curation.events.segment import EventSegmenter, activity_day, local_seconds
+from curation.events.segment import (
+    BOUNDARY_DOUBT,
+    RULE_NAMES,
+    BoundaryKind,
+    EventSegmenter,
+    activity_day,
+    local_seconds,
+)
 from curation.events.settings import EventSettings
 from curation.records import TimeSource
 
@@ -141,8 +151,10 @@ def build_events(
     *,
     places: GeoNamesPlaces | None = None,
     calendar: HolidayCalendar | None = None,
+    answers: Iterable[BoundaryAnswer] = (),
 ) -> EventsResult:
-    """Events, trips, home and exclusions of one library's photos (see the module doc)."""
+    """Events, trips, home and exclusions of one library's photos (see the module doc).
+    ``answers``: people's "same event?" answers, honoured as constraints by the segmenter."""
     s = settings or EventSettings()
     validate_settings(s)
     places = places or GeoNamesPlaces(snap_km=s.city_snap_km)
@@ -172,9 +184,10 @@ def build_events(
     lap("prepare")
 
     # ---- 2. segmentation, in time order
-    segmenter = EventSegmenter.from_settings(s).fit(timed)
+    segmenter = EventSegmenter.from_settings(s).fit(timed, answers=answers)
     order = segmenter.order_
     timed = timed.iloc[order].reset_index(drop=True)
+    boundaries = _boundaries(segmenter, timed, s)
     label = segmenter.labels_[order]
     outlier = segmenter.gps_outlier_[order]
     seconds = local_seconds(timed["taken_at"])
@@ -299,7 +312,60 @@ def build_events(
         exclusions=exclusions_frame[list(EXCLUSION_COLUMNS)],
         home=home,
         timings=timings,
+        boundaries=boundaries,
+        answers=dict(segmenter.answers_),
     )
+
+
+def _duration(seconds: float) -> str:
+    minutes = int(round(float(seconds) / 60))
+    if minutes < 60:
+        return f"{max(minutes, 1)} min"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest:02d} min" if rest else f"{hours} h"
+
+
+def _boundaries(segmenter: EventSegmenter, timed: pd.DataFrame, s: EventSettings) -> pd.DataFrame:
+    """The doubtful gaps (margin within BOUNDARY_DOUBT of the cut-off) and those people decided,
+    with a sentence saying why each is a close call. ``timed`` is in time order."""
+    keep = np.flatnonzero((np.abs(segmenter.margins_) < BOUNDARY_DOUBT) | segmenter.labelled_)
+    if keep.size == 0:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in BOUNDARY_COLUMNS})
+    ids = timed["photo_id"].to_numpy(dtype=np.int64)
+    times = pd.to_datetime(timed["taken_at"]).to_numpy()
+    reasons = []
+    for g in keep:
+        gap, rule = segmenter.gaps_[g], int(segmenter.rules_[g])
+        a, b = pd.Timestamp(times[g]), pd.Timestamp(times[g + 1])
+        when = f"{a:%d %b %Y %H:%M} and {b:%H:%M}" if a.date() == b.date() else f"{a:%d %b %Y %H:%M} and {b:%d %b %H:%M}"
+        if rule == BoundaryKind.PLACE:
+            why = (
+                f"{segmenter.distance_km_[g]:.1f} km apart with {_duration(gap)} between them; a move of "
+                f"{s.jump_km:g} km, or {s.move_km:g} km at {s.transit_kmh:g} km/h, ends an event"
+            )
+        elif rule == BoundaryKind.NIGHT:
+            why = (
+                f"{_duration(gap)} between them across the {int(s.day_start_hour):02d}:00 day boundary; a pause "
+                f"over {_duration(s.night_gap_h * 3600)} there ends an event"
+            )
+        else:
+            why = f"{_duration(gap)} between them; a pause over {_duration(segmenter.thresholds_[g])} ends an event here"
+        split = segmenter.boundaries_[g] != BoundaryKind.NONE
+        decided = "a person's answer" if segmenter.labelled_[g] else "the segmenter"
+        reasons.append(f"photos at {when}: {why}; {decided} {'split them' if split else 'kept them together'}")
+    return pd.DataFrame(
+        {
+            "photo_before": ids[keep],
+            "photo_after": ids[keep + 1],
+            "gap_s": segmenter.gaps_[keep],
+            "rule": [RULE_NAMES[int(r)] for r in segmenter.rules_[keep]],
+            "margin": segmenter.margins_[keep],
+            "split": segmenter.boundaries_[keep] != BoundaryKind.NONE,
+            "labelled": segmenter.labelled_[keep],
+            "reason": reasons,
+            "model_version": segmenter.version,
+        }
+    )[list(BOUNDARY_COLUMNS)]
 
 
 def _days(first: np.datetime64, last: np.datetime64) -> list[date]:

@@ -127,6 +127,38 @@ class Exclusion:
 
 
 @dataclass(frozen=True)
+class BoundaryAnswer:
+    """A person's answer on two photos (usually either side of a doubtful boundary): are they
+    the same event? The events stage honours it on its next run (``EventSegmenter.fit``)."""
+
+    photo_a: int
+    photo_b: int
+    same_event: bool
+
+
+class BoundaryRule(StrEnum):
+    TIME = "time"  # the pause against the typical pause around it
+    NIGHT = "night"  # the pause across the day boundary
+    PLACE = "place"  # the distance (and speed) between consecutive fixes
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A gap between two consecutive photos that the segmenter was unsure about (its margin is
+    within ``BOUNDARY_DOUBT`` of the cut-off), or that a person's answer decided."""
+
+    photo_before: int
+    photo_after: int
+    gap_s: float
+    rule: BoundaryRule  # the rule closest to deciding it
+    margin: float  # ln(value / cut-off) of that rule: > 0 splits, near 0 is a close call
+    split: bool  # the photos are in different events (after people's answers)
+    labelled: bool  # a person's answer decided it
+    reason: str  # a sentence a person understands
+    model_version: str  # EventSegmenter.version
+
+
+@dataclass(frozen=True)
 class PhotoEvent:
     photo_id: int
     event_id: str
@@ -137,6 +169,7 @@ EVENT_COLUMNS = tuple(f.name for f in fields(Event))
 TRIP_COLUMNS = tuple(f.name for f in fields(Trip))
 PHOTO_EVENT_COLUMNS = tuple(f.name for f in fields(PhotoEvent))
 EXCLUSION_COLUMNS = tuple(f.name for f in fields(Exclusion))
+BOUNDARY_COLUMNS = tuple(f.name for f in fields(Boundary))
 
 
 def _clean(value: Any) -> Any:
@@ -160,6 +193,9 @@ class EventsResult:
     exclusions: pd.DataFrame
     home: Home
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
+    # Doubtful or labelled boundaries (Boundary fields), in time order.
+    boundaries: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(BOUNDARY_COLUMNS)))
+    answers: dict[str, int] = field(default_factory=dict)  # answers applied / conflicting / unknown
 
     def iter_events(self) -> Iterator[Event]:
         for row in self.events.itertuples(index=False):
@@ -179,6 +215,13 @@ class EventsResult:
     def iter_exclusions(self) -> Iterator[Exclusion]:
         for row in self.exclusions.itertuples(index=False):
             yield Exclusion(int(row.photo_id), ExclusionCode(row.code), row.reason)
+
+    def iter_boundaries(self) -> Iterator[Boundary]:
+        for row in self.boundaries.itertuples(index=False):
+            yield Boundary(
+                int(row.photo_before), int(row.photo_after), float(row.gap_s), BoundaryRule(row.rule),
+                float(row.margin), bool(row.split), bool(row.labelled), str(row.reason), str(row.model_version),
+            )
 
     def event(self, event_id: str) -> Event:
         for ev in self.iter_events():

@@ -20,17 +20,29 @@ capture-time order:
   between the two go with the side of the larger time gap. A single fix far from both of
   its neighbours, which agree with each other, is a GPS glitch and is ignored.
 
+Every gap also gets a **margin**: the log of how far it is past the cut-off of the rule
+closest to deciding it (``ln(gap / threshold)`` for time, ``ln(gap / night_gap_h)`` across
+the day boundary, ``ln(km / jump_km)`` or the weaker of ``ln(km / move_km)`` and
+``ln(kmh / transit_kmh)`` for place), the largest of them. Positive: the gap splits; near
+zero: the segmenter nearly decided the other way. Those boundaries go to people
+(``labeling``: "same event?"), and their answers come back to :meth:`EventSegmenter.fit`
+as constraints: a "different events" answer forces a split between the two photos, a
+"same event" answer forbids every split between them.
+
 Only photos with a reliable capture time take part; curation.events.placement handles
 the others.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
 from curation.events.geo import haversine_km, valid_position
-from curation.events.records import EventsError
+from curation.events.records import BoundaryAnswer, EventsError
 from curation.events.settings import EventSettings
 
 _HOUR = 3600.0
@@ -43,6 +55,9 @@ _GLITCH_SPAN_S = 6 * _HOUR
 _BURST_S = 5.0
 # Faster than any airliner: a fix that needs this speed to reach is wrong.
 _IMPOSSIBLE_KMH = 1000.0
+# Gaps within this factor of their cut-off, either side, are recorded as doubtful
+# (``EventsResult.boundaries``, the ``event_boundaries`` table): |margin| < ln 2.
+BOUNDARY_DOUBT = float(np.log(2.0))
 
 
 class BoundaryKind:
@@ -50,6 +65,11 @@ class BoundaryKind:
     TIME = 1
     NIGHT = 2
     PLACE = 3
+    LABEL = 4  # a person said the photos on either side are different events
+
+
+# Which rule a gap's margin comes from (``rules_``): the one closest to splitting it.
+RULE_NAMES = {BoundaryKind.TIME: "time", BoundaryKind.NIGHT: "night", BoundaryKind.PLACE: "place"}
 
 
 def sort_order(photos: pd.DataFrame) -> np.ndarray:
@@ -94,6 +114,12 @@ class EventSegmenter:
     After fit: ``labels_`` (event number per input row, numbered in time order),
     ``order_`` (row positions in time order), ``boundaries_`` (BoundaryKind per gap in
     time order), ``thresholds_`` (seconds, per gap) and ``gps_outlier_`` (per input row).
+    Per gap also: ``gaps_`` (seconds), ``margins_`` (log ratio to the cut-off of the rule
+    closest to deciding it; > 0 splits), ``rules_`` (that rule, a BoundaryKind),
+    ``distance_km_`` (between the fixes a place rule compared, else NaN) and
+    ``labelled_`` (a person's answer decided it). ``answers_`` counts the answers passed
+    to fit: applied, conflicting (a "different events" inside a "same event"), unknown
+    (a photo not among those segmented).
     """
 
     def __init__(
@@ -182,9 +208,22 @@ class EventSegmenter:
                 "build_events() places the others by their neighbours."
             )
 
+    @property
+    def version(self) -> str:
+        """Names the rules and parameters, for the boundaries it records (``model_version``)."""
+        params = (
+            f"{self.gap_factor}|{self.gap_window}|{self.context_h}|{self.min_gap_h}|{self.max_gap_h}|"
+            f"{self.day_start_hour}|{self.night_gap_h}|{self.jump_km}|{self.move_km}|{self.transit_kmh}"
+        )
+        return f"events-segmenter@{hashlib.sha1(params.encode()).hexdigest()[:8]}"
+
     # ------------------------------------------------------------------ fit
 
-    def fit(self, photos: pd.DataFrame) -> EventSegmenter:
+    def fit(self, photos: pd.DataFrame, *, answers: Iterable[BoundaryAnswer] = ()) -> EventSegmenter:
+        """Segment ``photos``; ``answers`` are people's "same event?" answers on pairs of photo
+        ids (needs a ``photo_id`` column), applied after the rules: a "same event" removes every
+        boundary between the two photos, a "different events" adds one (at the gap between them
+        with the largest margin) unless there is one already."""
         self._validate_params()
         self._validate_frame(photos)
         n = len(photos)
@@ -199,8 +238,15 @@ class EventSegmenter:
         kinds[gaps > thresholds] = BoundaryKind.TIME
 
         day = activity_day(seconds, self.day_start_hour)
-        night = (np.diff(day) != 0) & (gaps > self.night_gap_h * _HOUR)
+        crosses = np.diff(day) != 0
+        night = crosses & (gaps > self.night_gap_h * _HOUR)
         kinds[night & (kinds == BoundaryKind.NONE)] = BoundaryKind.NIGHT
+        # Per rule, how far past its cut-off each gap is (log ratio; > 0 splits).
+        rule_margins = np.full((3, kinds.size), -np.inf)
+        if kinds.size:
+            rule_margins[0] = np.log(gaps / thresholds)
+            rule_margins[1, crosses] = np.log(gaps[crosses] / (self.night_gap_h * _HOUR))
+        distance = np.full(kinds.size, np.nan)
 
         instant = seconds.astype(float)
         if "tz_offset_min" in photos.columns:
@@ -212,7 +258,11 @@ class EventSegmenter:
             known = np.zeros(n, dtype=bool)
         self._instant, self._instant_known = instant, known
         outlier_sorted = self._gps_outliers(seconds, lat, lon)
-        self._place_boundaries(kinds, gaps, seconds, lat, lon, outlier_sorted)
+        self._place_boundaries(kinds, gaps, seconds, lat, lon, outlier_sorted, rule_margins[2], distance)
+        rules = np.argmax(rule_margins, axis=0).astype(np.int8) + 1 if kinds.size else np.zeros(0, np.int8)
+        margins = rule_margins.max(axis=0) if kinds.size else np.zeros(0)
+        ids = photos["photo_id"].to_numpy(dtype=np.int64)[order] if "photo_id" in photos.columns else None
+        labelled = self._apply_answers(kinds, margins, ids, answers)
 
         labels_sorted = np.concatenate([[0], np.cumsum(kinds != BoundaryKind.NONE)]) if n else np.zeros(0, np.int64)
         labels = np.empty(n, dtype=np.int64)
@@ -224,12 +274,63 @@ class EventSegmenter:
         self.labels_ = labels
         self.boundaries_ = kinds
         self.thresholds_ = thresholds
+        self.gaps_ = gaps
+        self.margins_ = margins
+        self.rules_ = rules
+        self.distance_km_ = distance
+        self.labelled_ = labelled
         self.gps_outlier_ = outlier
         self.n_events_ = int(labels_sorted[-1] + 1) if n else 0
         return self
 
-    def fit_predict(self, photos: pd.DataFrame) -> np.ndarray:
-        return self.fit(photos).labels_
+    def fit_predict(self, photos: pd.DataFrame, *, answers: Iterable[BoundaryAnswer] = ()) -> np.ndarray:
+        return self.fit(photos, answers=answers).labels_
+
+    def _apply_answers(
+        self, kinds: np.ndarray, margins: np.ndarray, ids: np.ndarray | None, answers: Iterable[BoundaryAnswer]
+    ) -> np.ndarray:
+        """People's answers over the rules (see :meth:`fit`); returns which gaps they decided."""
+        labelled = np.zeros(kinds.size, dtype=bool)
+        answers = list(answers)
+        self.answers_ = {"applied": 0, "conflicting": 0, "unknown": 0}
+        if not answers:
+            return labelled
+        if ids is None:
+            raise EventsError("answers name photos by photo_id: pass a photo_id column with them.")
+        position = {int(p): k for k, p in enumerate(ids)}
+        spans: list[tuple[int, int, bool]] = []
+        for answer in answers:
+            a, b = position.get(int(answer.photo_a)), position.get(int(answer.photo_b))
+            if a is None or b is None or a == b:
+                self.answers_["unknown"] += 1
+                continue
+            spans.append((min(a, b), max(a, b), bool(answer.same_event)))
+        # "Same event" first: it forbids every boundary in its span ...
+        forbidden = np.zeros(kinds.size, dtype=bool)
+        for i, j, same in spans:
+            if same:
+                forbidden[i:j] = True
+                labelled[i:j] = True
+                self.answers_["applied"] += 1
+        kinds[forbidden] = BoundaryKind.NONE
+        # ... then "different events" needs one boundary in its span, where none is forbidden.
+        for i, j, same in spans:
+            if same:
+                continue
+            if j == i + 1:
+                labelled[i] = True
+            if (kinds[i:j] != BoundaryKind.NONE).any():
+                self.answers_["applied"] += 1
+                continue
+            allowed = np.flatnonzero(~forbidden[i:j]) + i
+            if allowed.size == 0:  # inside a "same event" span: the two answers cannot both hold
+                self.answers_["conflicting"] += 1
+                continue
+            g = int(allowed[np.argmax(margins[allowed])])
+            kinds[g] = BoundaryKind.LABEL
+            labelled[g] = True
+            self.answers_["applied"] += 1
+        return labelled
 
     # ------------------------------------------------------------------ pieces
 
@@ -314,7 +415,11 @@ class EventSegmenter:
         lat: np.ndarray,
         lon: np.ndarray,
         outlier: np.ndarray,
+        place_margin: np.ndarray,
+        distance: np.ndarray,
     ) -> None:
+        """Place boundaries into ``kinds``; the place rule's margin and distance go, per pair of
+        consecutive fixes, to the gap a place split would take (the longest between them)."""
         geo = np.flatnonzero(valid_position(lat, lon) & ~outlier)
         if geo.size < 2:
             return
@@ -322,8 +427,21 @@ class EventSegmenter:
         dist = haversine_km(lat[a], lon[a], lat[b], lon[b])
         hours = np.maximum(seconds[b] - seconds[a], _MIN_SPEED_INTERVAL_S) / _HOUR
         moved = (dist >= self.jump_km) | ((dist >= self.move_km) & (dist / hours >= self.transit_kmh))
-        for i, j in zip(a[moved], b[moved], strict=True):
-            if (kinds[i:j] != BoundaryKind.NONE).any():
-                continue  # time or night already split them
-            # Photos without GPS between the two fixes go with the closer side in time.
-            kinds[i + int(np.argmax(gaps[i:j]))] = BoundaryKind.PLACE
+        # The gap between two fixes a place split would take: the longest (the first on a tie).
+        segment = np.repeat(np.arange(a.size), b - a)
+        span = np.arange(a[0], b[-1])
+        longest = np.maximum.reduceat(gaps[a[0] : b[-1]], a - a[0])
+        is_longest = np.flatnonzero(gaps[span] == longest[segment])
+        _, first = np.unique(segment[is_longest], return_index=True)
+        at = span[is_longest[first]]
+        # Time or night already split them: the place rule has nothing left to decide there.
+        split_already = np.maximum.reduceat((kinds[a[0] : b[-1]] != BoundaryKind.NONE).astype(np.int8), a - a[0]) > 0
+        with np.errstate(divide="ignore"):
+            margin = np.maximum(
+                np.log(dist / self.jump_km),
+                np.minimum(np.log(dist / self.move_km), np.log(dist / hours / self.transit_kmh)),
+            )
+        open_ = ~split_already
+        place_margin[at[open_]] = margin[open_]
+        distance[at[open_]] = dist[open_]
+        kinds[at[moved & open_]] = BoundaryKind.PLACE

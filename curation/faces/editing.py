@@ -5,6 +5,11 @@ change and saves it back, in one connection. Merge, split and move *pin* the fac
 touch, so the next run of the faces stage (``update_people``, which re-clusters with the
 pins as constraints) keeps them where the person put them; a name stays with its person id.
 
+Answers to "same person?" questions (the labeling loop's pull) act on people through
+:func:`apply_face_answers`: a "same person" must-links the two faces (the doubtful face joins
+the reference face's person), "different people" cannot-links them (the doubtful face
+leaves), and both constraints are kept by every later re-clustering.
+
 Summaries (read-only, on an open connection): the persons as cards with their cover face,
 a person's faces (least typical first: the likeliest mistakes), who appears with whom, and
 the owner's close circle.
@@ -14,14 +19,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from curation.faces.people import CloseCircle, Relationship, close_circle, relationships
+from curation.faces.people import CloseCircle, LinkSource, Relationship, close_circle, relationships
 from curation.pipeline.faces_stage import face_crop_path, load_people_index, save_people_index
 from curation.store import Store
 
@@ -109,6 +114,91 @@ def move_faces(store: Store, library_id: int, face_ids: Iterable[str], person_id
     if not faces:
         raise PeopleEditError("choose the faces to move first")
     _edit(store, library_id, lambda index: index.move_faces(faces, person_id))
+
+
+@dataclass(frozen=True)
+class FaceAnswer:
+    """A person's answer on two faces: ``face_id`` (the doubtful one) and ``ref_face_id``."""
+
+    face_id: str
+    ref_face_id: str
+    same_person: bool
+
+
+@dataclass
+class FaceAnswersReport:
+    applied: int = 0  # answers in force (new or already applied)
+    moved: dict[str, tuple[int, int]] = field(default_factory=dict)  # face -> (person before, after)
+    withdrawn: int = 0  # links of earlier answers no longer given, dropped
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # ("face:ref", why)
+
+    def summary(self) -> str:
+        text = (
+            f"same-person answers: {self.applied} in force, {len(self.moved)} faces moved, "
+            f"{self.withdrawn} withdrawn, {len(self.skipped)} skipped"
+        )
+        return "\n".join([text, *(f"  skipped {pair}: {why}" for pair, why in self.skipped[:10])])
+
+
+def apply_face_answers(
+    store: Store, answers: Iterable[FaceAnswer], *, source: LinkSource | str = LinkSource.LABEL
+) -> FaceAnswersReport:
+    """Make "same person?" answers act on people, per library, in one connection each.
+
+    ``answers`` are all the answers from ``source`` in force now (re-applying one is a no-op):
+    links from ``source`` that are not among them any more are dropped. A face placed by hand
+    (pinned) is not moved by an answer: hand edits win, and the answer is reported as skipped,
+    as is one that cannot hold (the faces share a photo, a face is not placed in a person yet).
+    """
+    source = LinkSource(source)
+    answers = list(answers)
+    report = FaceAnswersReport()
+    faces = sorted({a.face_id for a in answers} | {a.ref_face_id for a in answers})
+    with store.connect() as con:
+        if "faces" not in _tables(con):
+            report.skipped += [(f"{a.face_id}:{a.ref_face_id}", "no faces table") for a in answers]
+            return report
+        library_of = dict(
+            con.execute("SELECT face_id, library_id FROM faces WHERE face_id IN (SELECT unnest(?))", [faces]).fetchall()
+        )
+        libraries = {int(lib) for (lib,) in con.execute("SELECT DISTINCT library_id FROM face_links").fetchall()}
+        by_library: dict[int, list[FaceAnswer]] = defaultdict(list)
+        for a in answers:
+            lib = library_of.get(a.face_id)
+            if lib is None or library_of.get(a.ref_face_id) != lib:
+                report.skipped.append((f"{a.face_id}:{a.ref_face_id}", "a face is no longer in the library"))
+                continue
+            by_library[int(lib)].append(a)
+        for library_id in sorted(libraries | set(by_library)):
+            version = faces_version(con, library_id)
+            if version is None:
+                continue
+            index = load_people_index(con, library_id, version)
+            wanted = {tuple(sorted((a.face_id, a.ref_face_id))) for a in by_library.get(library_id, [])}
+            for link in index.links():
+                if link.source is source and link.key not in wanted:
+                    index.unlink_faces(link.face_a, link.face_b)
+                    report.withdrawn += 1
+            known = {f.face_id for f in index.to_records().faces}
+            for a in by_library.get(library_id, []):
+                pair = f"{a.face_id}:{a.ref_face_id}"
+                if a.face_id not in known or a.ref_face_id not in known:
+                    report.skipped.append((pair, "a face is not placed in a person yet (run the faces stage)"))
+                    continue
+                before = index.person_of(a.face_id)
+                try:
+                    if a.same_person:
+                        after = index.link_faces(a.face_id, a.ref_face_id, source=source)
+                    else:
+                        after = index.separate_faces(a.face_id, a.ref_face_id, source=source)
+                except ValueError as exc:
+                    report.skipped.append((pair, str(exc)))
+                    continue
+                report.applied += 1
+                if after != before:
+                    report.moved[a.face_id] = (before, after)
+            save_people_index(con, library_id, index)
+    return report
 
 
 # ----------------------------------------------------------------------------- summaries

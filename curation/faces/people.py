@@ -317,14 +317,43 @@ class FaceRecord:
     pinned: bool  # the user put this face in this person (merge, split, move)
 
 
+class LinkSource(StrEnum):
+    EDIT = "edit"  # a person's edit on the People page (move)
+    LABEL = "label"  # an answer to a "same person?" question (Label Studio)
+
+
+@dataclass(frozen=True)
+class FaceLink:
+    """Two faces a person judged: the same person (must-link) or not (cannot-link)."""
+
+    face_a: str  # face_a < face_b
+    face_b: str
+    same_person: bool
+    source: LinkSource = LinkSource.EDIT
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "source", LinkSource(self.source))  # rows from the store hold the value
+
+    @classmethod
+    def of(cls, a: str, b: str, same_person: bool, source: LinkSource | str = LinkSource.EDIT) -> FaceLink:
+        first, second = sorted((a, b))
+        return cls(first, second, bool(same_person), LinkSource(source))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.face_a, self.face_b)
+
+
 @dataclass(frozen=True)
 class PeopleRecords:
     """What to persist, as flat rows: faces (embeddings stay with the caller's face
-    table), persons, and the id counter so retired ids are never handed out again."""
+    table), persons, the id counter so retired ids are never handed out again, and the
+    face links people made."""
 
     faces: tuple[FaceRecord, ...]
     persons: tuple[PersonRecord, ...]
     next_person_id: int
+    links: tuple[FaceLink, ...] = ()
 
 
 class PeopleIndex:
@@ -337,6 +366,9 @@ class PeopleIndex:
     * :meth:`rename`, :meth:`merge`, :meth:`split`, :meth:`move_faces` are user edits.
       They pin faces to persons; pins become must-link / cannot-link constraints, so a
       later :meth:`recluster` never undoes them.
+    * :meth:`link_faces` / :meth:`separate_faces` record a judgement on two faces (an answer
+      to "same person?"): a must-link or cannot-link that every later re-clustering and
+      assignment keeps, without pinning either face.
     """
 
     def __init__(
@@ -354,7 +386,9 @@ class PeopleIndex:
         self._pins: dict[str, int] = {}
         self._names: dict[int, str] = {}
         self._merged_into: dict[int, int] = {}
+        self._links: dict[tuple[str, str], FaceLink] = {}
         self._next_id = 1
+        self.dropped_links_: list[FaceLink] = []  # links the last recluster could not keep
 
     # -- reading -----------------------------------------------------------------------
 
@@ -420,12 +454,7 @@ class PeopleIndex:
         ids = list(self._faces)
         index = {f: i for i, f in enumerate(ids)}
         x = np.stack([self._faces[f].embedding for f in ids]).astype(np.float64)
-        pinned_groups: dict[int, list[int]] = defaultdict(list)
-        for face_id, pid in self._pins.items():
-            pinned_groups[pid].append(index[face_id])
-        must = [(g[0], i) for g in pinned_groups.values() for i in g[1:]]
-        reps = [g[0] for g in pinned_groups.values()]
-        cannot = [(a, b) for k, a in enumerate(reps) for b in reps[k + 1 :]]
+        must, cannot = self._constraints(index)
         labels = cluster_faces(
             x,
             threshold=self.threshold,
@@ -436,6 +465,64 @@ class PeopleIndex:
         )
         self._name_clusters(ids, labels)
         return self.persons()
+
+    def _constraints(self, index: Mapping[str, int]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Must-link and cannot-link face-index pairs from pins and links.
+
+        Pins first: the faces pinned to one person are must-linked, one face of each pinned
+        person is cannot-linked with one of every other. Then must-links, in the order they
+        were made, joining groups unless that would put two pinned persons, two faces of one
+        photo, or a cannot-linked pair together; then cannot-links within no group. Links that
+        cannot be kept (edits avoid making them) go to ``dropped_links_``."""
+        group: dict[str, int] = {}
+        members: dict[int, set[str]] = {}
+        pid_of: dict[int, int] = {}
+        for face_id, pid in self._pins.items():
+            g = group.setdefault(face_id, -pid)  # one group per pinned person
+            members.setdefault(g, set()).add(face_id)
+            pid_of[g] = pid
+        cannot_of: dict[str, set[str]] = defaultdict(set)
+        known = [link for link in self._links.values() if link.face_a in index and link.face_b in index]
+        for link in known:
+            if not link.same_person:
+                cannot_of[link.face_a].add(link.face_b)
+                cannot_of[link.face_b].add(link.face_a)
+        next_group = 1
+        self.dropped_links_ = []
+        for link in (lk for lk in known if lk.same_person):
+            for face_id in link.key:
+                if face_id not in group:
+                    group[face_id] = next_group
+                    members[next_group] = {face_id}
+                    next_group += 1
+            ga, gb = group[link.face_a], group[link.face_b]
+            if ga == gb:
+                continue
+            both = members[ga] | members[gb]
+            photos = [self._faces[f].photo_id for f in both]
+            clash = (
+                (ga in pid_of and gb in pid_of and pid_of[ga] != pid_of[gb])
+                or len(set(photos)) < len(photos)
+                or any(cannot_of[f] & members[gb] for f in members[ga])
+            )
+            if clash:
+                self.dropped_links_.append(link)
+                continue
+            for face_id in members[gb]:
+                group[face_id] = ga
+            members[ga] = both
+            del members[gb]
+            if gb in pid_of:
+                pid_of[ga] = pid_of.pop(gb)
+        must = [(index[first], index[f]) for g in members.values() for first, *rest in [sorted(g)] for f in rest]
+        reps = [index[min(members[g])] for g in sorted(pid_of)]
+        cannot = [(a, b) for k, a in enumerate(reps) for b in reps[k + 1 :]]
+        for link in (lk for lk in known if not lk.same_person):
+            if group.get(link.face_a, "a") == group.get(link.face_b, "b"):
+                self.dropped_links_.append(link)
+            else:
+                cannot.append((index[link.face_a], index[link.face_b]))
+        return must, cannot
 
     def _name_clusters(self, ids: list[str], labels: np.ndarray) -> None:
         previous = dict(self._person_of)
@@ -508,7 +595,25 @@ class PeopleIndex:
             by_photo[face.photo_id].append(face)
         result: dict[str, Assignment] = {}
         leftovers: list[FaceObservation] = []
+        col = {pid: k for k, pid in enumerate(pids)}
+        linked = self._links_by_face()
         for photo_id, photo_faces in by_photo.items():
+            # A face must-linked to a known face goes to that face's person (if it is free in
+            # this photo); cannot-links rule persons out.
+            rest = []
+            for face in photo_faces:
+                target = next(
+                    (self._person_of[o] for o, same in linked.get(face.face_id, []) if same and o in self._person_of),
+                    None,
+                )
+                if target is not None and target not in persons_in_photo[photo_id]:
+                    result[face.face_id] = Assignment(face.face_id, target, None, new_person=False)
+                    persons_in_photo[photo_id].add(target)
+                else:
+                    rest.append(face)
+            photo_faces = rest
+            if not photo_faces:
+                continue
             if not pids:
                 leftovers.extend(photo_faces)
                 continue
@@ -524,6 +629,10 @@ class PeopleIndex:
             for k, pid in enumerate(pids):
                 if pid in persons_in_photo[photo_id]:
                     cost[:, k] = np.inf  # already in this photo
+            for r, face in enumerate(photo_faces):
+                for other, same in linked.get(face.face_id, []):
+                    if not same and other in self._person_of and self._person_of[other] in col:
+                        cost[r, col[self._person_of[other]]] = np.inf
             # One photo shows a person once: match the photo's faces to persons jointly.
             finite = np.where(np.isfinite(cost), cost, 1e6)
             rows, cols = linear_sum_assignment(finite)
@@ -561,6 +670,8 @@ class PeopleIndex:
             self.person_of(face_id)
             del self._faces[face_id], self._person_of[face_id]
             self._pins.pop(face_id, None)
+            for key in [k for k in self._links if face_id in k]:
+                del self._links[key]
         alive = set(self._person_of.values())
         self._names = {pid: name for pid, name in self._names.items() if pid in alive}
 
@@ -594,6 +705,7 @@ class PeopleIndex:
             self._names[keep] = self._names[other]
         self._names.pop(other, None)
         self._merged_into[other] = keep
+        self._drop_links_contradicting_pins()
         return keep
 
     def split(self, person_id: int, face_ids: Iterable[str], name: str | None = None) -> int:
@@ -616,10 +728,18 @@ class PeopleIndex:
             self._pins[face_id] = target
         if name:
             self._names[new_pid] = name.strip()
+        self._drop_links_contradicting_pins()
         return new_pid
 
     def move_faces(self, face_ids: Iterable[str], person_id: int) -> None:
-        """The user says these faces are ``person_id``."""
+        """The user says these faces are ``person_id``, and not the person they were in.
+
+        Pinning only the moved faces is not enough: a moved face still looks like its old
+        person, so at the next re-clustering it would join that person's faces and, being
+        pinned, carry ``person_id`` (and its name) over all of them. So, as with a merge, the
+        target's faces are pinned too (the user chose that person as it is), and each moved
+        face is cannot-linked with its old person's most typical remaining face. Earlier
+        links of the moved faces are dropped: this edit supersedes them."""
         pid = self._require_person(person_id)
         moving = list(face_ids)
         for face_id in moving:
@@ -636,9 +756,143 @@ class PeopleIndex:
             raise ValueError(
                 f"person {pid} already has a face in photo {sorted(others & set(photos))[0]}"
             )
+        old = {face_id: self._person_of[face_id] for face_id in moving}
+        for face_id in moving:
+            for key in [k for k in self._links if face_id in k]:
+                del self._links[key]
+        for face_id, p in self._person_of.items():
+            if p == pid:
+                self._pins[face_id] = pid
         for face_id in moving:
             self._person_of[face_id] = pid
             self._pins[face_id] = pid
+        for face_id in moving:
+            if old[face_id] != pid:
+                typical = self._typical_face(old[face_id])
+                if typical is not None:
+                    link = FaceLink.of(face_id, typical, False, LinkSource.EDIT)
+                    self._links[link.key] = link
+        self._drop_links_contradicting_pins()
+
+    def link_faces(self, face_id: str, other: str, *, source: LinkSource | str = LinkSource.EDIT) -> int:
+        """``face_id`` and ``other`` are the same person: a must-link, and ``face_id`` joins
+        ``other``'s person now (it is not pinned: only the pair is a constraint). Returns that
+        person. Refused when the two are in one photo, or when ``face_id`` was placed by hand
+        in another person (hand edits win; move it on the People page instead)."""
+        a, b = self._linked_pair(face_id, other)
+        target = self._person_of[b]
+        if self._faces[a].photo_id == self._faces[b].photo_id:
+            raise ValueError(f"faces {a} and {b} are in the same photo, so they cannot be one person")
+        if self._person_of[a] != target:
+            if a in self._pins:
+                raise ValueError(
+                    f"face {a} was placed in person {self._pins[a]} by hand; move it on the People page instead"
+                )
+            clash = {f for f, p in self._person_of.items() if p == target and self._faces[f].photo_id == self._faces[a].photo_id}
+            if clash:
+                raise ValueError(
+                    f"person {target} already has face {sorted(clash)[0]} in the photo of face {a}; "
+                    "one photo shows a person once"
+                )
+        link = FaceLink.of(a, b, True, source)
+        self._links.pop(link.key, None)  # re-inserted last: the newest judgement counts last
+        self._links[link.key] = link
+        before = self._person_of[a]
+        self._person_of[a] = target
+        if before != target and before not in set(self._person_of.values()):
+            # its only face went to ``target``: like a merge, the old id resolves there
+            self._merged_into[before] = target
+            if target not in self._names and before in self._names:
+                self._names[target] = self._names[before]
+        self._retire_if_empty()
+        return target
+
+    def separate_faces(self, face_id: str, other: str, *, source: LinkSource | str = LinkSource.EDIT) -> int:
+        """``face_id`` and ``other`` are different people: a cannot-link. When they are in one
+        person now, ``face_id`` leaves it for the nearest other person it fits (as a new face
+        would join one), else becomes a person of its own. Returns ``face_id``'s person.
+        Refused when ``face_id`` was placed in that person by hand."""
+        a, b = self._linked_pair(face_id, other)
+        pid = self._person_of[b]
+        if self._person_of[a] == pid and a in self._pins:
+            raise ValueError(
+                f"face {a} was placed in person {pid} by hand; split it off on the People page instead"
+            )
+        link = FaceLink.of(a, b, False, source)
+        self._links.pop(link.key, None)
+        self._links[link.key] = link
+        if self._person_of[a] == pid:
+            self._person_of[a] = self._nearest_person(a, exclude={pid})
+            self._retire_if_empty()
+        return self._person_of[a]
+
+    def unlink_faces(self, face_id: str, other: str) -> bool:
+        """Forget the judgement on two faces (an answer withdrawn); nobody moves. Returns
+        whether there was one."""
+        return self._links.pop(tuple(sorted((face_id, other))), None) is not None  # type: ignore[arg-type]
+
+    def links(self) -> tuple[FaceLink, ...]:
+        return tuple(self._links.values())
+
+    def _linked(self, face_id: str) -> list[tuple[str, bool]]:
+        return self._links_by_face().get(face_id, [])
+
+    def _links_by_face(self) -> dict[str, list[tuple[str, bool]]]:
+        out: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+        for link in self._links.values():
+            out[link.face_a].append((link.face_b, link.same_person))
+            out[link.face_b].append((link.face_a, link.same_person))
+        return out
+
+    def _linked_pair(self, face_id: str, other: str) -> tuple[str, str]:
+        self.person_of(face_id)
+        self.person_of(other)  # both raise KeyError for unknown faces
+        if face_id == other:
+            raise ValueError(f"a link needs two different faces, got {face_id!r} twice")
+        return face_id, other
+
+    def _typical_face(self, pid: int) -> str | None:
+        """The person's face nearest its centroid (None when it has no face left)."""
+        members = sorted(f for f, p in self._person_of.items() if p == pid)
+        if not members:
+            return None
+        x = np.stack([self._faces[f].embedding for f in members]).astype(np.float64)
+        return members[int(np.argmin(np.linalg.norm(x - x.mean(axis=0), axis=1)))]
+
+    def _nearest_person(self, face_id: str, exclude: set[int]) -> int:
+        """The person ``face_id`` would join as a new face (RMS distance within
+        ``assign_threshold``, free in its photo, not cannot-linked), else a fresh id."""
+        face = self._faces[face_id]
+        ruled_out = set(exclude)
+        ruled_out |= {p for f, p in self._person_of.items() if f != face_id and self._faces[f].photo_id == face.photo_id}
+        ruled_out |= {self._person_of[o] for o, same in self._linked(face_id) if not same and o in self._person_of}
+        members: dict[int, list[str]] = defaultdict(list)
+        for f, p in self._person_of.items():
+            if f != face_id and p not in ruled_out:
+                members[p].append(f)
+        x = np.asarray(face.embedding, dtype=np.float64)
+        best, best_d = None, np.inf
+        for p in sorted(members):
+            y = np.stack([self._faces[f].embedding for f in members[p]]).astype(np.float64)
+            d = float(np.sqrt(np.mean(np.sum((y - x) ** 2, axis=1))))
+            if d < best_d:
+                best, best_d = p, d
+        if best is not None and best_d <= self.assign_threshold:
+            return best
+        return self._new_id()
+
+    def _retire_if_empty(self) -> None:
+        """Names of persons left without faces go; their ids are not reused."""
+        alive = set(self._person_of.values())
+        self._names = {pid: name for pid, name in self._names.items() if pid in alive}
+
+    def _drop_links_contradicting_pins(self) -> None:
+        """A hand edit wins over an earlier link: drop must-links between faces pinned to
+        different persons and cannot-links between faces pinned to the same one."""
+        for key, link in list(self._links.items()):
+            pa, pb = self._pins.get(link.face_a), self._pins.get(link.face_b)
+            if pa is not None and pb is not None and (pa == pb) != link.same_person:
+                del self._links[key]
 
     # -- persistence -------------------------------------------------------------------
 
@@ -653,7 +907,8 @@ class PeopleIndex:
             PersonRecord(old, None, merged_into=new)
             for old, new in sorted(self._merged_into.items())
         ]
-        return PeopleRecords(faces, tuple(persons), self._next_id)
+        links = tuple(self._links[k] for k in self._links)
+        return PeopleRecords(faces, tuple(persons), self._next_id, links)
 
     @classmethod
     def from_records(
@@ -678,6 +933,8 @@ class PeopleIndex:
                 index._merged_into[p.person_id] = p.merged_into
             elif p.name:
                 index._names[p.person_id] = p.name
+        for link in records.links:
+            index._links[link.key] = link
         used = [p.person_id for p in records.persons] + [f.person_id for f in records.faces]
         index._next_id = max([records.next_person_id, *(u + 1 for u in used)])
         return index

@@ -5,20 +5,25 @@ are any), build events, trips, places and the home, and replace the library's ro
 Metadata only: no image is opened. The whole library is recomputed each run (100,000
 photos take a few seconds), so adding photos can merge or split events; ids stay the same
 for events whose first photo is unchanged.
+
+People's "same event?" answers (``event_links``, written by the labeling loop's pull) are
+honoured as constraints, and the boundaries the segmenter doubted are written to
+``event_boundaries`` for the labeling loop to mine.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from curation.events import EventSettings, EventsResult, GeoNamesPlaces, Home, build_events
+from curation.events import BoundaryAnswer, EventSettings, EventsResult, GeoNamesPlaces, Home, build_events
 from curation.settings import Settings
 from curation.store import Store, table_exists as _table_exists
 
@@ -37,6 +42,8 @@ class EventsReport:
     n_placed_by_time: int = 0
     n_placed_by_neighbours: int = 0
     n_excluded: int = 0
+    n_doubtful: int = 0  # boundaries recorded for people to check (event_boundaries)
+    answers: dict[str, int] = field(default_factory=dict)  # people's answers: applied / conflicting / unknown
     home: Home | None = None
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step
@@ -48,6 +55,49 @@ def event_settings(settings: Settings) -> EventSettings:
     return configured if isinstance(configured, EventSettings) else EventSettings()
 
 
+def load_boundary_answers(con: duckdb.DuckDBPyConnection, library_id: int) -> list[BoundaryAnswer]:
+    """People's "same event?" answers for the library (none without the table)."""
+    if not _table_exists(con, "event_links"):
+        return []
+    rows = con.execute(
+        "SELECT photo_a, photo_b, same_event FROM event_links WHERE library_id = ? ORDER BY photo_a, photo_b",
+        [library_id],
+    ).fetchall()
+    return [BoundaryAnswer(int(a), int(b), bool(same)) for a, b, same in rows]
+
+
+def save_boundary_answers(
+    con: duckdb.DuckDBPyConnection,
+    library_id: int,
+    answers: Iterable[tuple[BoundaryAnswer, int | None]],
+    *,
+    source: str,
+) -> int:
+    """Replace the library's ``event_links`` rows from ``source`` with ``answers`` (each with
+    the queue item it answers, or None); the next run of the stage honours them. Returns the
+    rows written."""
+    rows = {}
+    for answer, item_id in answers:
+        a, b = sorted((int(answer.photo_a), int(answer.photo_b)))
+        if a == b:
+            raise ValueError(f"an event answer needs two different photos, got {a} twice")
+        rows[(a, b)] = (library_id, a, b, bool(answer.same_event), source, item_id)
+    now = datetime.now()
+    frame = pd.DataFrame(
+        [(*r, now) for r in rows.values()],
+        columns=["library_id", "photo_a", "photo_b", "same_event", "source", "item_id", "updated_at"],
+    ).astype({"item_id": "Int64"})
+    con.execute("DELETE FROM event_links WHERE library_id = ? AND source = ?", [library_id, source])
+    if len(frame):
+        con.register("_event_links", frame)
+        try:
+            con.execute(
+                "INSERT OR REPLACE INTO event_links (library_id, photo_a, photo_b, same_event, source, item_id, "
+                "updated_at) SELECT * FROM _event_links"
+            )
+        finally:
+            con.unregister("_event_links")
+    return len(frame)
 
 
 def read_photos(con: duckdb.DuckDBPyConnection, library_id: int) -> pd.DataFrame:
@@ -96,10 +146,13 @@ def run_events_stage(
     step(0)
     with store.connect() as con:
         photos = read_photos(con, library_id)
+        answers = load_boundary_answers(con, library_id)
     report.timings["read"] = time.perf_counter() - started
     step(1)
     cfg = event_settings(settings)
-    result = build_events(photos, cfg, places=places or GeoNamesPlaces(snap_km=cfg.city_snap_km))
+    result = build_events(
+        photos, cfg, places=places or GeoNamesPlaces(snap_km=cfg.city_snap_km), answers=answers
+    )
     report.timings.update(result.timings)
     step(2)
     write_started = time.perf_counter()
@@ -114,6 +167,8 @@ def run_events_stage(
     report.n_placed_by_time = int(placed.get("time", 0))
     report.n_placed_by_neighbours = int(placed.get("neighbours", 0))
     report.n_excluded = len(result.exclusions)
+    report.n_doubtful = int((~result.boundaries["labelled"].astype(bool)).sum()) if len(result.boundaries) else 0
+    report.answers = dict(result.answers)
     report.home = result.home
     report.seconds = time.perf_counter() - started
     log.info(
@@ -124,7 +179,8 @@ def run_events_stage(
 
 
 def write_events(store: Store, library_id: int, result: EventsResult) -> None:
-    """Replace the library's rows in the five events tables, in one transaction."""
+    """Replace the library's rows in the five events tables and ``event_boundaries``, in one
+    transaction."""
     events = result.events.assign(library_id=library_id)
     trips = result.trips.assign(library_id=library_id)
     # DuckDB reads lists in an object column as VARCHAR[]; make sure they are lists.
@@ -132,6 +188,7 @@ def write_events(store: Store, library_id: int, result: EventsResult) -> None:
         trips[column] = [list(v) if v is not None else [] for v in trips[column]]
     photo_events = result.photo_events.assign(library_id=library_id)
     exclusions = result.exclusions.assign(library_id=library_id)
+    boundaries = result.boundaries.assign(library_id=library_id)
     h = result.home
     home = pd.DataFrame(
         [{"library_id": library_id, "lat": h.lat, "lon": h.lon, "place_name": h.place_name,
@@ -141,8 +198,9 @@ def write_events(store: Store, library_id: int, result: EventsResult) -> None:
     with store.connect() as con:
         con.begin()
         try:
-            for table in ("events", "trips", "photo_events", "event_exclusions", "homes"):
+            for table in ("events", "trips", "photo_events", "event_exclusions", "homes", "event_boundaries"):
                 con.execute(f"DELETE FROM {table} WHERE library_id = ?", [library_id])
+            _insert(con, "event_boundaries", boundaries)
             _insert(con, "events", events)
             _insert(con, "trips", trips)
             _insert(con, "photo_events", photo_events)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from curation.pipeline.images import load_thumbnail, prefetched
 from curation.settings import Settings
-from curation.store import Store
+from curation.store import Store, table_exists
 
 ProgressFn = Callable[[int, int, str], None]
 CROP_SIZE = 160
@@ -104,8 +104,9 @@ def _write_scans(store: Store, scans: list[tuple], faces: list[tuple]) -> None:
 
 
 def load_people_index(con: duckdb.DuckDBPyConnection, library_id: int, version: str):  # noqa: ANN201
-    """The library's PeopleIndex as persisted (faces already assigned to persons)."""
-    from curation.faces.people import FaceRecord, PeopleIndex, PeopleRecords, PersonRecord
+    """The library's PeopleIndex as persisted (faces already assigned to persons), with the
+    face links people made (``face_links``, when the table exists)."""
+    from curation.faces.people import FaceLink, FaceRecord, PeopleIndex, PeopleRecords, PersonRecord
 
     rows = con.execute(
         "SELECT face_id, photo_id, person_id, pinned, embedding FROM faces "
@@ -116,10 +117,19 @@ def load_people_index(con: duckdb.DuckDBPyConnection, library_id: int, version: 
         "SELECT person_id, name, merged_into FROM persons WHERE library_id = ? ORDER BY person_id", [library_id]
     ).fetchall()
     state = con.execute("SELECT next_person_id FROM people_state WHERE library_id = ?", [library_id]).fetchone()
+    links = (
+        con.execute(
+            "SELECT face_a, face_b, same_person, source FROM face_links WHERE library_id = ? ORDER BY position",
+            [library_id],
+        ).fetchall()
+        if table_exists(con, "face_links")
+        else []
+    )
     records = PeopleRecords(
         faces=tuple(FaceRecord(r[0], str(r[1]), int(r[2]), bool(r[3])) for r in rows),
         persons=tuple(PersonRecord(int(p[0]), p[1], p[2]) for p in persons),
         next_person_id=int(state[0]) if state else 1,
+        links=tuple(FaceLink(a, b, bool(same), source) for a, b, same, source in links),
     )
     embeddings = {r[0]: np.asarray(r[4], np.float32) for r in rows}
     return PeopleIndex.from_records(records, embeddings)
@@ -134,6 +144,10 @@ def save_people_index(con: duckdb.DuckDBPyConnection, library_id: int, index) ->
         [(library_id, p.person_id, p.name, p.merged_into) for p in records.persons],
         columns=["library_id", "person_id", "name", "merged_into"],
     )
+    links = pd.DataFrame(
+        [(library_id, lk.face_a, lk.face_b, lk.same_person, lk.source.value, k) for k, lk in enumerate(records.links)],
+        columns=["library_id", "face_a", "face_b", "same_person", "source", "position"],
+    )
     con.begin()
     con.register("assignments", assignments)
     con.execute(
@@ -146,6 +160,14 @@ def save_people_index(con: duckdb.DuckDBPyConnection, library_id: int, index) ->
     con.execute(
         "INSERT OR REPLACE INTO people_state VALUES (?, ?)", [library_id, records.next_person_id]
     )
+    if table_exists(con, "face_links"):
+        con.execute("DELETE FROM face_links WHERE library_id = ?", [library_id])
+        if len(links):
+            con.register("link_rows", links)
+            con.execute(
+                "INSERT INTO face_links (library_id, face_a, face_b, same_person, source, position) "
+                "SELECT * FROM link_rows"
+            )
     con.commit()
 
 

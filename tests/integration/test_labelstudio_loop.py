@@ -38,7 +38,7 @@ from labeling import (
     push,
     queue_frame,
 )
-from labeling.config import SamePerson
+from labeling.config import SameEvent, SamePerson
 from labeling.convert import KEY_FIELD, answer_to_result
 from labeling.loop import store_id
 
@@ -133,6 +133,12 @@ def _engine_outputs(store: Store, settings: Settings) -> None:
                     "('themes', 'themes-imagenet-map@1'), ('clutter', 'clutter-lr@test')")  # fmt: skip
         con.executemany(f"INSERT INTO faces VALUES ({', '.join(['?'] * 12)})", faces)
         con.execute("INSERT INTO persons VALUES (1, 1, 'Grandma', NULL)")
+        # the events stage's doubtful boundaries: one split it nearly did not make, one merge it nearly split
+        con.executemany(
+            "INSERT INTO event_boundaries VALUES (?, ?, ?, 3900, 'time', ?, ?, false, ?, 'events-segmenter@test')",
+            [(rows[0][2], ids[6], ids[7], 0.08, True, "1 h 05 min between them; a pause over 1 h ends an event here"),
+             (rows[0][2], ids[9], ids[10], -0.1, False, "55 min between them; a pause over 1 h ends an event here")],
+        )  # fmt: skip
     for sha in (r[1] for r in rows):  # ingest wrote them; the loop sends the large one
         assert thumbnail_path(settings.cache, sha, max(settings.ingest.thumb_sizes)).is_file()
 
@@ -157,7 +163,7 @@ def test_push_annotate_pull_train(
     # --- push: every task type, predictions attached, images served
     report = push(store, settings, limit=20)
     assert report.mined is not None and report.mined.found[TaskType.THEMES] == N_PHOTOS
-    assert set(report.per_task_type) == {"themes", "clutter", "same_person"}
+    assert set(report.per_task_type) == {"themes", "clutter", "same_person", "same_event"}
     assert report.created == 20 and report.reused == 0 and not report.skipped
     frame = queue_frame(store)
     assert (frame["status"] == "pushed").sum() == 20
@@ -175,6 +181,15 @@ def test_push_annotate_pull_train(
     faces = _tasks_by_key(client, report.projects["same_person"], sid)
     face_task = next(iter(faces.values()))
     assert client.get(face_task["data"]["face_a"])[0] == 200 and client.get(face_task["data"]["face_b"])[0] == 200
+    # same event: both photos served, the segmenter's call as the pre-annotation
+    with store.connect() as con:
+        boundaries = con.execute("SELECT photo_before, photo_after FROM event_boundaries ORDER BY 1").fetchall()
+    pairs = _tasks_by_key(client, report.projects["same_event"], sid, annotations=True)
+    assert set(pairs) == {f"same_event:{a}:{b}" for a, b in boundaries}
+    pair_task = pairs[f"same_event:{boundaries[0][0]}:{boundaries[0][1]}"]
+    assert client.get(pair_task["data"]["photo_a"])[0] == 200 and client.get(pair_task["data"]["photo_b"])[0] == 200
+    assert pair_task["predictions"][0]["model_version"] == "events-segmenter@test"
+    assert pair_task["predictions"][0]["result"][0]["value"]["choices"] == [SameEvent.NO.value]  # it split there
 
     # --- re-push after losing the mapping: found by key on the server, no duplicates
     with store.connect() as con:
@@ -203,13 +218,22 @@ def test_push_annotate_pull_train(
         client.create_annotation(task["id"], answer_to_result(TaskType.CLUTTER, category))
     client.create_annotation(clutter_tasks[-1]["id"], [], was_cancelled=True)
     client.create_annotation(face_task["id"], answer_to_result(TaskType.SAME_PERSON, SamePerson.NO))
+    client.create_annotation(pair_task["id"], answer_to_result(TaskType.SAME_EVENT, SameEvent.YES))
 
     # --- pull
     pulled = pull(store, settings)
-    n_annotations = len(theme_tasks) + 1 + len(clutter_tasks) + 1
+    n_annotations = len(theme_tasks) + 1 + len(clutter_tasks) + 1 + 1
     assert pulled.annotations == n_annotations and pulled.new == n_annotations
     assert pulled.cancelled == 1 and pulled.conflicting_items == 1 and not pulled.errors
-    assert pulled.labelled_items == len(theme_tasks) + len(clutter_tasks) - 1 + 1
+    assert pulled.labelled_items == len(theme_tasks) + len(clutter_tasks) - 1 + 1 + 1
+    # the answers fed back: the pair is kept for the next events run, the face left its person
+    assert pulled.feedback is not None and pulled.feedback.event_answers == 1
+    assert list(pulled.feedback.faces.moved) == [face_task["data"]["face_id"]]
+    with store.connect() as con:
+        assert con.execute("SELECT photo_a, photo_b, same_event FROM event_links").fetchall() == [
+            (boundaries[0][0], boundaries[0][1], True)
+        ]
+        assert con.execute("SELECT same_person, source FROM face_links").fetchall() == [(False, "label")]
     with store.connect() as con:
         labels = con.execute("SELECT * FROM labels").df()
     assert set(labels["annotator"]) == {client.check(), f"second-{sid}@example.com"}
