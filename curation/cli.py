@@ -50,38 +50,85 @@ def _progress() -> Progress:
 
 @app.command()
 def run(
-    library: Annotated[Path, typer.Argument(help="Folder of photos (scanned recursively).")],
+    libraries: Annotated[list[Path], typer.Argument(help="Folders of photos (each scanned recursively).")],
     db: DbOption = None,
     workers: Annotated[int | None, typer.Option(help="Decoding processes (default: settings).")] = None,
     stages: Annotated[
         str | None, typer.Option(help="Comma-separated stages to run (default: all): ingest,vision,faces.")
     ] = None,
+    backend: Annotated[
+        str, typer.Option(help="local (this process, the default) or ray (a Ray cluster; see docs/scale.md).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="ray backend: local (start Ray here), auto (this machine's cluster) or ray://HEAD:10001."),
+    ] = None,
+    parquet_out: Annotated[
+        str | None,
+        typer.Option(help="ray backend: folder or s3:// URI for the Parquet results (default data_dir/parquet)."),
+    ] = None,
 ) -> None:
-    """Ingest a library (only new or changed files) and curate it."""
-    from curation.pipeline.runner import Stage, parse_stages, run_library
+    """Ingest libraries (only new or changed files, locally) and curate them."""
+    from curation.distributed import UnknownBackendError, create_backend
+    from curation.pipeline.runner import Stage, parse_stages
 
     settings, store = _store(db)
     if workers is not None:
         settings.ingest.workers = workers
-    if not library.is_dir():
-        raise _fail(f"Library folder not found: {library}")
+    for library in libraries:
+        if not library.is_dir():
+            raise _fail(f"Library folder not found: {library}")
+    if backend != "ray" and (ray_address or parquet_out):
+        raise _fail("--ray-address and --parquet-out belong to the ray backend: add --backend ray.")
     try:
         chosen = parse_stages(stages)
-    except ValueError as exc:
+        options = {"address": ray_address, "parquet_out": parquet_out} if backend == "ray" else {}
+        runner = create_backend(backend, **options)
+    except (ValueError, UnknownBackendError) as exc:
         raise _fail(str(exc)) from exc
     try:
-        with _progress() as bar:
-            tasks = {stage: bar.add_task(stage.value, total=None, item="", start=False) for stage in chosen}
+        if backend == "local":
+            with _progress() as bar:
+                every_task = []
 
-            def on_progress(stage: Stage, done: int, total: int, item: str) -> None:
-                bar.start_task(tasks[stage])
-                bar.update(tasks[stage], completed=done, total=total, item=item[-40:])
+                def progress_for(root: Path):  # noqa: ANN202
+                    prefix = f"{root.name}: " if len(libraries) > 1 else ""
+                    tasks = {stage: bar.add_task(f"{prefix}{stage.value}", total=None, item="", start=False)
+                             for stage in chosen}  # fmt: skip
+                    every_task.extend(tasks.values())
 
-            result = run_library(library, store, settings, stages=chosen, progress=on_progress)
-            for task in tasks.values():
-                bar.update(task, item="")
-    except (StoreError, ValueError, FileNotFoundError) as exc:
+                    def on_progress(stage: Stage, done: int, total: int, item: str) -> None:
+                        bar.start_task(tasks[stage])
+                        bar.update(tasks[stage], completed=done, total=total, item=item[-40:])
+
+                    return on_progress
+
+                results = runner.run(libraries, store, settings, stages=chosen, progress=progress_for)
+                for task in every_task:
+                    bar.update(task, item="")
+        else:
+            results = runner.run(libraries, store, settings, stages=chosen)
+    except (StoreError, ValueError, FileNotFoundError, ImportError) as exc:
         raise _fail(str(exc)) from exc
+    for result in results:
+        if result.report is not None:
+            _print_ingest(result.report, chosen, store, result.root)
+        else:
+            _print_rows(result, store)
+
+
+def _print_rows(result, store: Store) -> None:  # noqa: ANN001 - a curation.distributed.LibraryResult
+    table = Table(title=f"Results of {result.root} (rows loaded)", show_header=False)
+    for label, name in [("files", "photos"), ("issues", "ingest_issues"), ("faces", "faces"), ("people", "persons"),
+                        ("events", "events"), ("trips", "trips"), ("albums", "albums")]:  # fmt: skip
+        table.add_row(label, str(result.rows.get(name, 0)))
+    table.add_row("database", str(store.path))
+    console.print(table)
+
+
+def _print_ingest(result, chosen, store: Store, library: Path) -> None:  # noqa: ANN001 - a RunReport, stages
+    from curation.pipeline.runner import Stage
+
     report = result.reports.get(Stage.INGEST)
     if report is None:
         console.print(f"Ran {', '.join(s.value for s in chosen)} on {library}.")
@@ -109,6 +156,23 @@ def run(
         console.print(issues)
         if len(report.issues) > 50:
             console.print(f"… and {len(report.issues) - 50} more: `curation export` lists them all.")
+
+
+@app.command("import-parquet")
+def import_parquet_command(
+    out: Annotated[str, typer.Argument(help="The --parquet-out folder (or s3:// URI) of a ray run.")],
+    db: DbOption = None,
+) -> None:
+    """Load a ray run's Parquet results into the store (again), replacing its libraries' rows."""
+    from curation.distributed import import_parquet
+
+    _, store = _store(db)
+    try:
+        results = import_parquet(store, out)
+    except (StoreError, OSError) as exc:
+        raise _fail(str(exc)) from exc
+    for result in results:
+        _print_rows(result, store)
 
 
 @app.command()

@@ -12,7 +12,8 @@ fi
 echo "==> installing the project and its pinned models (torch 2.14.1, torchvision 0.29.1)"
 # pip reads the machine's local wheel mirror; its 'Location ... is ignored' notes are noise.
 .venv/bin/python -m pip install --quiet --upgrade "pip<27" 2>&1 | grep -v "is ignored" || true
-.venv/bin/python -m pip install --quiet -e ".[dev]" 2>&1 | grep -v "is ignored" || true
-.venv/bin/python -c "import curation, torch, timm, dlib, duckdb, streamlit" \
+# [ray]: the ray backend of `curation run` (ray[data] 2.60.0); its tests (marker `ray`) need it.
+.venv/bin/python -m pip install --quiet -e ".[dev,ray]" 2>&1 | grep -v "is ignored" || true
+.venv/bin/python -c "import curation, torch, timm, dlib, duckdb, streamlit, ray.data" \
     || { echo "install failed: see pip's messages above" >&2; exit 1; }
 echo "==> installed: $(.venv/bin/curation --help >/dev/null && echo .venv/bin/curation)"
