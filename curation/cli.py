@@ -200,15 +200,58 @@ def demo_library(
     out: Annotated[Path, typer.Argument(help="Folder to create.")],
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same library).")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing demo library in OUT.")] = False,
+    photos: Annotated[
+        int | None,
+        typer.Option(help="Build the large generated library for scale tests instead, with this many photos."),
+    ] = None,
+    megapixels: Annotated[float, typer.Option(help="Photo size of the large library.")] = 3.0,
 ) -> None:
-    """Build the small built-in demo library from photos that ship inside installed packages."""
-    from curation.demo.library import build_demo_library
-
+    """Build the small built-in demo library from photos that ship inside installed packages
+    (or, with --photos, a large generated one for scale tests: docs/performance.md)."""
     try:
+        if photos is not None:
+            from curation.demo.large import build_large_library
+
+            with _progress() as bar:
+                task = bar.add_task("generating photos", total=photos, item="")
+                built = build_large_library(
+                    out, photos=photos, megapixels=megapixels, seed=seed,
+                    progress=lambda done, total: bar.update(task, completed=done),
+                )  # fmt: skip
+            console.print(
+                f"Built a {built.photos}-photo library ({built.events} events, {built.megapixels:g} MP, "
+                f"{built.bytes / 1e9:.1f} GB) in {out}."
+            )
+            return
+        from curation.demo.library import build_demo_library
+
         manifest = build_demo_library(out, seed=seed, overwrite=overwrite)
     except (ValueError, ImportError) as exc:
         raise _fail(str(exc)) from exc
     console.print(f"Built the demo library in {out} ({len(manifest.files)} files).")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def bench(ctx: typer.Context) -> None:
+    """Run the benchmark suite (bench/suite.py): every benchmark next to its baseline, peak memory.
+
+    Options go to the suite: --quick, --only ingest,embed,faces,events_albums,umap,pipeline, --no-save.
+    """
+    import runpy
+    import sys
+
+    from curation.settings import REPO_ROOT
+
+    suite = REPO_ROOT / "bench" / "suite.py"
+    if not suite.exists():
+        raise _fail(f"{suite} not found: the benchmarks live in the source checkout, not in an installed wheel.")
+    sys.argv = [str(suite), *ctx.args]
+    sys.path.insert(0, str(suite.parent))
+    try:
+        runpy.run_path(str(suite), run_name="__main__")
+    except SystemExit as exc:
+        if exc.code:
+            raise typer.Exit(int(exc.code) if isinstance(exc.code, int) else 1) from None
 
 
 @app.command()

@@ -21,6 +21,7 @@ from pydantic_settings import (
 )
 
 from curation.albums.config import AlbumSettings
+from curation.distributed.config import RaySettings
 from curation.engagement import EngagementSettings
 from curation.events.settings import EventSettings
 
@@ -37,6 +38,12 @@ class IngestSettings(BaseModel):
     )
     workers: int = Field(2, description="Threads that decode and hash photos (the work runs in C without the GIL: one per core).")
     min_year: int = Field(1990, description="Capture dates before this year are absurd.")
+
+
+class FaceSettings(BaseModel):
+    threads: int = Field(
+        2, ge=1, description="Photos the faces stage scans side by side (dlib's HOG scan releases the GIL)."
+    )
 
 
 class LabelStudioSettings(BaseModel):
@@ -76,11 +83,13 @@ class Settings(BaseSettings):
     language: str = "en"
 
     ingest: IngestSettings = IngestSettings()
+    faces: FaceSettings = FaceSettings()
     events: EventSettings = EventSettings()
     albums: AlbumSettings = AlbumSettings()
     engagement: EngagementSettings = EngagementSettings()
     label_studio: LabelStudioSettings = LabelStudioSettings()
     llm: LLMSettings = LLMSettings()
+    ray: RaySettings = RaySettings()  # the ray backend of `curation run` (docs/scale.md)
 
     @property
     def database(self) -> Path:

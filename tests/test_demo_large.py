@@ -63,3 +63,40 @@ def test_build_writes_real_photos_with_metadata_and_is_reused(tmp_path: Path) ->
             assert width * height == pytest.approx(0.3e6, rel=0.1)
     with Image.open(files[0]) as im:
         assert im.format in {"JPEG", "PNG"}
+
+
+def test_cli_builds_the_large_library_and_the_bench_command_checks_its_names(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from curation.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["demo-library", str(tmp_path / "lg"), "--photos", "3", "--megapixels", "0.2"])
+    assert result.exit_code == 0, result.output
+    assert "3-photo library" in result.output
+    assert len([p for p in (tmp_path / "lg").rglob("*") if p.suffix in {".JPG", ".PNG"}]) == 3
+    result = runner.invoke(app, ["demo-library", str(tmp_path / "bad"), "--photos", "0"])
+    assert result.exit_code != 0 and "at least 1" in result.output
+    result = runner.invoke(app, ["bench", "--only", "nope"])
+    assert result.exit_code == 2
+
+
+def test_suite_table_puts_each_number_next_to_its_baseline() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    try:
+        import suite
+    finally:
+        sys.path.pop(0)
+    ingest = suite.BENCHES[0]
+    rows = [
+        {"metric": "ingest", "value": 30.0, "unit": "photos/s", "baseline": "naive", "baseline_value": 10.0,
+         "higher_is_better": True, "target": ">= 40"},
+        {"metric": "map", "value": 20.0, "unit": "s", "baseline": "raw", "baseline_value": 80.0,
+         "higher_is_better": False, "target": None},
+    ]  # fmt: skip
+    lines = suite.table([suite.Outcome(ingest, rows, 12.0, 512.0, 0, ""), suite.Outcome(ingest, [], 1.0, 1.0, 3, "boom")])
+    assert "3.00x" in lines[2] and "512 MiB" in lines[2]
+    assert "4.00x" in lines[3]  # lower is better: 80 s / 20 s
+    assert "FAILED (exit 3): boom" in lines[4]

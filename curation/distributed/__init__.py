@@ -5,18 +5,24 @@ Results of a distributed run are Parquet files partitioned by library, loaded in
 store by ``import_parquet`` (docs/scale.md).
 """
 
-from curation.distributed.backends import Backend, UnknownBackendError, create_backend, list_backends, register_backend
-from curation.distributed.config import RaySettings
-from curation.distributed.parquet import LibraryResult, ParquetImportError, import_parquet
+import importlib
+from typing import Any
 
-__all__ = [
-    "Backend",
-    "LibraryResult",
-    "ParquetImportError",
-    "RaySettings",
-    "UnknownBackendError",
-    "create_backend",
-    "import_parquet",
-    "list_backends",
-    "register_backend",
-]
+# Lazy exports (PEP 562): `curation.settings` imports RaySettings, and the settings must
+# not pull the store, pyarrow or Ray into every process (the dashboard's start-up).
+_EXPORTS = {
+    "Backend": "backends", "UnknownBackendError": "backends", "create_backend": "backends",
+    "list_backends": "backends", "register_backend": "backends",
+    "RaySettings": "config",
+    "LibraryResult": "parquet", "ParquetImportError": "parquet", "import_parquet": "parquet",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'curation.distributed' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"curation.distributed.{module}"), name)
+
+
+__all__ = sorted(_EXPORTS)
