@@ -12,7 +12,7 @@ import io
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import streamlit as st
 
@@ -21,6 +21,9 @@ from curation.store import StoreError
 from dashboard import queries
 from dashboard.queries import DatabaseSummary, LibraryOverview, LibrarySummary
 from dashboard.runs import RunRegistry
+
+if TYPE_CHECKING:  # pandas loads with the first table, not at app start-up
+    import pandas as pd
 
 # A page waits this long for a `curation run` in another process to release the file.
 READ_BUSY_TIMEOUT_S = 3.0
@@ -70,6 +73,16 @@ def _overview(db: str, version: DbVersion, library: LibrarySummary) -> LibraryOv
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def _runs(db: str, version: DbVersion, library_id: int) -> pd.DataFrame:
+    return _read(db, queries.library_runs, library_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _issues(db: str, version: DbVersion, library_id: int) -> pd.DataFrame:
+    return _read(db, queries.library_issues, library_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def _summary(db: str, version: DbVersion) -> DatabaseSummary:
     return _read(db, queries.database_summary)
 
@@ -85,6 +98,20 @@ def library_overview(db: Path, library: LibrarySummary) -> LibraryOverview:
     if not db.exists():
         raise StoreError(f"No database at {db}: run curation on a library first.")
     return _overview(str(db), db_version(db), library)
+
+
+def library_runs(db: Path, library_id: int) -> pd.DataFrame:
+    """The Run history tab's rows (pandas loads here, not when the app starts)."""
+    if not db.exists():
+        raise StoreError(f"No database at {db}: run curation on a library first.")
+    return _runs(str(db), db_version(db), library_id)
+
+
+def library_issues(db: Path, library_id: int) -> pd.DataFrame:
+    """The Issues tab's rows (pandas loads here, not when the app starts)."""
+    if not db.exists():
+        raise StoreError(f"No database at {db}: run curation on a library first.")
+    return _issues(str(db), db_version(db), library_id)
 
 
 def database_summary(db: Path) -> DatabaseSummary:

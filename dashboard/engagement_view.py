@@ -434,7 +434,7 @@ def render_outcome(outcome: Outcome | None, *, key: str, empty_hint: str) -> Non
     if figure is not None:
         style_figure(figure, [str(c) for c in frame.columns])
         st.plotly_chart(figure, key=f"{key}_chart", config={"displaylogo": False})
-    st.dataframe(frame, hide_index=True, column_config=column_config(frame), key=f"{key}_table")
+    st.dataframe(frame, hide_index=True, column_config=column_config(frame), placeholder="NULL", key=f"{key}_table")
 
 
 def style_figure(figure: Any, columns: Sequence[str], height: int = 380) -> None:  # noqa: ANN401 - a plotly Figure

@@ -43,7 +43,6 @@ from curation.ingest.decode import thumbnail_path
 from curation.settings import Settings
 from curation.store import Store, StoreError
 from dashboard import data, ui
-from dashboard.navigation import page_by_script
 from dashboard.runs import RunError, Step
 
 if TYPE_CHECKING:
@@ -735,27 +734,3 @@ def cluster_cards(summaries: Sequence[ClusterSummary], points: pd.DataFrame, set
                         col.caption(":material/hide_image:")
                     else:
                         col.image(tile, width="stretch")
-
-
-# ----------------------------------------------------------------------------- small shared parts
-
-
-def choose_library(libraries: Sequence[LibrarySummary], key: str) -> LibrarySummary:
-    """The library to show: the one run last unless the person picks another."""
-    ids = [lib.library_id for lib in libraries]
-    if st.session_state.get(key) not in ids:
-        st.session_state[key] = ids[0]
-    by_id = {lib.library_id: lib for lib in libraries}
-    chosen = st.selectbox(
-        "Library", ids, key=key, format_func=lambda i: f"{by_id[i].name} ({by_id[i].n_photos:,} photos)"
-    )
-    return by_id[chosen]
-
-
-def what_to_do_now(lines: Sequence[str], commands: str) -> None:
-    """The second half of an empty state: what to do, with the commands."""
-    with st.container(border=True):
-        st.markdown("#### :material/directions_run: What you can do now")
-        st.markdown("\n".join(f"- {line}" for line in lines))
-        st.code(commands, language="bash", wrap_lines=True)
-        st.page_link(page_by_script("libraries.py"), label="Go to Libraries & runs", icon=":material/arrow_forward:")

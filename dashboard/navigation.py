@@ -38,7 +38,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Analyse", "embedding_explorer.py", "Embedding explorer", ":material/scatter_plot:", "embeddings"),
     PageSpec("Analyse", "model_quality.py", "Model quality", ":material/monitoring:", "model-quality"),
     PageSpec("Analyse", "engagement_sql.py", "Engagement SQL", ":material/terminal:", "sql"),
-    PageSpec("Label", "labeling.py", "Labeling", ":material/label:", "labeling"),
+    PageSpec("Label", "labeling_queue.py", "Labeling", ":material/label:", "labeling"),
 )
 # fmt: on
 

@@ -489,6 +489,7 @@ def relationship_table(people: PeopleOverview, pairs: Sequence[Relationship]) ->
             columns=["Person", "With", "Photos together", "Events together", "First", "Last"],
         ),  # fmt: skip
         hide_index=True,
+        placeholder="—",
         column_config={
             "First": st.column_config.DatetimeColumn(format="D MMM YYYY"),
             "Last": st.column_config.DatetimeColumn(format="D MMM YYYY"),

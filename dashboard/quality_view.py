@@ -26,7 +26,6 @@ import streamlit as st
 
 from curation.settings import Settings
 from dashboard import data, ui
-from dashboard.placeholders import ComingSoon, Need, NeedKind
 
 if TYPE_CHECKING:
     import duckdb
@@ -312,8 +311,8 @@ def quality(db: Path) -> QualityData:
     return _quality(str(db), data.db_version(db)) if db.exists() else QualityData()
 
 
-def empty_spec() -> ComingSoon:
-    return ComingSoon(
+def empty_spec() -> ui.EmptyPage:
+    return ui.EmptyPage(
         title="Model quality",
         icon=":material/monitoring:",
         pitch="How well each model version does on the labelled sample sets, against its targets.",
@@ -323,10 +322,10 @@ def empty_spec() -> ComingSoon:
             "A bar chart per metric across versions, the targets drawn as lines, and every number in a table",
             "The training runs of `curation train`, next to the version they replaced",
         ),
-        arrives_with="`curation evaluate`",
+        filled_by="`curation evaluate`",
         needs=(
-            Need(NeedKind.SAMPLES, "Labelled sample sets"),
-            Need(NeedKind.TABLE, "Model versions", table="model_versions", stage="vision"),
+            ui.Need(ui.NeedKind.SAMPLES, "Labelled sample sets"),
+            ui.Need(ui.NeedKind.TABLE, "Model versions", table="model_versions", stage="vision"),
         ),
         now=(
             "Score the models on the labelled sample sets: `curation evaluate` writes the metrics of each "
@@ -338,7 +337,7 @@ def empty_spec() -> ComingSoon:
 
 
 def empty_state(settings: Settings) -> None:
-    ui.coming_soon(empty_spec(), data.database_summary(settings.database), settings)
+    ui.empty_page(empty_spec(), data.database_summary(settings.database), settings)
 
 
 def _fmt(value: float) -> str:
@@ -434,6 +433,7 @@ def task_section(task: str, versions: Sequence[VersionMetrics]) -> None:
     st.dataframe(
         frame,
         hide_index=True,
+        placeholder="—",
         column_config={
             "model_version": st.column_config.TextColumn("Model version", pinned=True),
             "created_at": st.column_config.DatetimeColumn("Created", format="D MMM YYYY, HH:mm"),
@@ -467,6 +467,7 @@ def training_runs(quality_data: QualityData) -> None:
     st.dataframe(
         frame,
         hide_index=True,
+        placeholder="—",
         column_config={
             "run_id": st.column_config.NumberColumn("Run", format="%d"),
             "model_version": st.column_config.TextColumn("Model version", pinned=True),

@@ -2,7 +2,9 @@
 
 No Streamlit here (``dashboard.data`` caches these); every function takes an open
 connection and returns typed records or DataFrames. Tables that later stages add
-(events, people, albums, clutter) are only queried when they exist.
+(events, people, albums, clutter) are only queried when they exist. What the first page
+draws is typed records only: pandas loads with the first table (issues, run history),
+which the page draws when its tab is opened.
 """
 
 from __future__ import annotations
@@ -78,21 +80,27 @@ class RecentPhoto:
     height: int | None
 
 
-@dataclass
+@dataclass(frozen=True)
+class LastRun:
+    run_id: int
+    started_at: datetime | None
+    status: str
+    n_new: int
+    n_changed: int
+
+
+@dataclass(frozen=True)
 class LibraryOverview:
     library: LibrarySummary
     n_photos: int
     n_skipped: int
     n_removed: int
     n_warnings: int
+    n_issues: int  # rows of ingest_issues: the Issues tab reads them when opened
+    n_runs: int
+    last_run: LastRun | None
     stage_counts: dict[str, int | None]  # key -> count, None while the stage has not run
-    runs: pd.DataFrame
-    issues: pd.DataFrame
     recent: list[RecentPhoto] = field(default_factory=list)
-
-    @property
-    def last_run(self) -> dict | None:
-        return None if self.runs.empty else self.runs.iloc[0].to_dict()
 
 
 @dataclass(frozen=True)
@@ -178,17 +186,16 @@ def library_overview(
         """,
         [library_id, library_id],
     ).fetchone()
-    runs = con.execute(
-        f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE library_id = ? ORDER BY run_id DESC",
+    n_issues, n_runs = con.execute(
+        "SELECT (SELECT count(*) FROM ingest_issues WHERE library_id = ?), "
+        "(SELECT count(*) FROM runs WHERE library_id = ?)",
+        [library_id, library_id],
+    ).fetchone()
+    last = con.execute(
+        "SELECT run_id, started_at, status, coalesce(n_new, 0), coalesce(n_changed, 0) FROM runs "
+        "WHERE library_id = ? ORDER BY run_id DESC LIMIT 1",
         [library_id],
-    ).df()
-    issues = con.execute(
-        """
-        SELECT rel_path AS file, severity, code, reason, run_id FROM ingest_issues
-        WHERE library_id = ? ORDER BY severity, rel_path, code
-        """,
-        [library_id],
-    ).df()
+    ).fetchone()
     recent = [
         RecentPhoto(rel_path, sha, taken_at, w, h)
         for rel_path, sha, taken_at, w, h in con.execute(
@@ -206,11 +213,30 @@ def library_overview(
         n_skipped=int(n_skipped + n_scan_skipped),
         n_removed=int(n_removed),
         n_warnings=int(n_warnings),
+        n_issues=int(n_issues),
+        n_runs=int(n_runs),
+        last_run=None if last is None else LastRun(*last),
         stage_counts=stage_counts(con, library_id),
-        runs=runs,
-        issues=issues,
         recent=recent,
     )
+
+
+def library_runs(con: duckdb.DuckDBPyConnection, library_id: int) -> pd.DataFrame:
+    """The library's runs, the latest first (the Run history tab)."""
+    return con.execute(
+        f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE library_id = ? ORDER BY run_id DESC", [library_id]
+    ).df()
+
+
+def library_issues(con: duckdb.DuckDBPyConnection, library_id: int) -> pd.DataFrame:
+    """The library's ingest issues (the Issues tab): skipped files first, then warnings."""
+    return con.execute(
+        """
+        SELECT rel_path AS file, severity, code, reason, run_id FROM ingest_issues
+        WHERE library_id = ? ORDER BY severity, rel_path, code
+        """,
+        [library_id],
+    ).df()
 
 
 def stage_counts(

@@ -23,7 +23,6 @@ from curation.ingest.decode import thumbnail_path
 from curation.settings import Settings
 from curation.store import Store, StoreError
 from dashboard import data, ui
-from dashboard.placeholders import ComingSoon, Need, NeedKind
 from dashboard.runs import RunInProgressError
 
 PAGE_SIZE = 12  # cards per gallery page
@@ -189,8 +188,8 @@ def _albums_commands() -> str:
     )
 
 
-def empty_spec() -> ComingSoon:
-    return ComingSoon(
+def empty_spec() -> ui.EmptyPage:
+    return ui.EmptyPage(
         title="Memories review",
         icon=":material/auto_stories:",
         pitch="The Memories albums the engine proposes, as photobook spreads: check them, then approve or reject.",
@@ -200,11 +199,11 @@ def empty_spec() -> ComingSoon:
             "Pick one of the suggested titles or write your own, with the facts behind each",
             "Approve or reject with a reason and a 1-5 rubric; export the approved albums as JSON",
         ),
-        arrives_with="the albums stage",
+        filled_by="the albums stage",
         needs=(
-            Need(NeedKind.PHOTOS, "Photos ingested", stage="ingest"),
-            Need(NeedKind.TABLE, "Events", table="events", stage="events"),
-            Need(NeedKind.TABLE, "Albums", table="albums", stage="albums"),
+            ui.Need(ui.NeedKind.PHOTOS, "Photos ingested", stage="ingest"),
+            ui.Need(ui.NeedKind.TABLE, "Events", table="events", stage="events"),
+            ui.Need(ui.NeedKind.TABLE, "Albums", table="albums", stage="albums"),
         ),
         now=(
             "Albums come from the **albums stage**, after ingest, faces, vision and events: "
@@ -217,7 +216,7 @@ def empty_spec() -> ComingSoon:
 
 def empty_state(settings: Settings) -> None:
     summary = data.database_summary(settings.database)
-    ui.coming_soon(empty_spec(), summary, settings)
+    ui.empty_page(empty_spec(), summary, settings)
 
 
 # ----------------------------------------------------------------------------- gallery

@@ -1,7 +1,8 @@
 """Shared page parts: header, metrics, thumbnail grid, empty states, errors, run progress.
 
 Every page uses these, so the app looks like one product: same header, same cards, same
-way of saying "nothing here yet" or "this went wrong".
+way of choosing a library, same way of saying "nothing here yet" (with what to do next) or
+"this went wrong".
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.navigation.page import StreamlitPage
 
 from curation import __version__
@@ -23,7 +26,6 @@ from curation.settings import Settings
 from curation.store import StoreError
 from dashboard import data
 from dashboard.navigation import page_by_script
-from dashboard.placeholders import ComingSoon, readiness
 from dashboard.queries import (
     STAGE_COUNTS,
     DatabaseSummary,
@@ -41,6 +43,8 @@ logger = logging.getLogger(__name__)
 APP_NAME = "Curation Studio"
 APP_ICON = ":material/photo_album:"
 LOGO = Path(__file__).resolve().parent / "assets" / "logo.svg"
+LIBRARY_TAB = "library_tab"  # session state: the label of the Libraries page's open tab
+RUN_DEMO_FIRST = "Open **Libraries & runs**, pick the demo library and press **Run curation**."
 
 
 def md_escape(text: str) -> str:
@@ -60,7 +64,7 @@ def show_error(message: str, *, retry_key: str | None = None) -> None:
         st.button("Try again", key=retry_key, icon=":material/refresh:")
 
 
-def empty_state(icon: str, title: str, body: str) -> st.delta_generator.DeltaGenerator:
+def empty_state(icon: str, title: str, body: str) -> DeltaGenerator:
     """A bordered card for "nothing here yet"; returns it so the page can add actions."""
     card = st.container(border=True)
     with card:
@@ -107,14 +111,18 @@ def thumbnail_grid(thumbs: Sequence[Thumb], *, columns: int = 6) -> None:
 
 
 def library_overview(overview: LibraryOverview, settings: Settings) -> None:
-    """One library: counts, then tabs with the latest photos, the issues and the run history."""
+    """One library: counts, then tabs with the latest photos, the issues and the run history.
+
+    Only the open tab is drawn (the tabs rerun the page when switched): the first paint is
+    the counts and the thumbnails, with no table and so no pandas.
+    """
     library = overview.library
     last_run = overview.last_run
     st.subheader(f":material/insights: {library.name}", anchor=False)
     st.caption(
         f"`{library.root}` · {library.n_runs} {'run' if library.n_runs == 1 else 'runs'} · "
         f"last run {format_when(library.last_run_at)}"
-        + (f": {last_run['n_new']:,} new and {last_run['n_changed']:,} changed files" if last_run else "")
+        + (f": {last_run.n_new:,} new and {last_run.n_changed:,} changed files" if last_run else "")
     )
     metric_row(
         [
@@ -131,51 +139,73 @@ def library_overview(overview: LibraryOverview, settings: Settings) -> None:
     photos_tab, issues_tab, runs_tab = st.tabs(
         [
             ":material/photo: Latest photos",
-            f":material/report: Issues ({len(overview.issues)})",
-            f":material/history: Run history ({len(overview.runs)})",
+            f":material/report: Issues ({overview.n_issues:,})",
+            f":material/history: Run history ({overview.n_runs:,})",
+        ],
+        key=LIBRARY_TAB,
+        on_change="rerun",
+    )
+    if photos_tab.open:
+        with photos_tab:
+            latest_photos(overview, settings)
+    if issues_tab.open:
+        with issues_tab:
+            issues_panel(settings.database, overview)
+    if runs_tab.open:
+        with runs_tab:
+            try:
+                runs_table(data.library_runs(settings.database, library.library_id))
+            except StoreError as exc:
+                show_error(str(exc), retry_key="retry_runs")
+
+
+def latest_photos(overview: LibraryOverview, settings: Settings) -> None:
+    if not overview.recent:
+        st.info("No usable photo in this library yet: see Issues for the files that were skipped.")
+        return
+    st.caption(f"The {len(overview.recent)} latest photos by capture date.")
+    thumbnail_grid(
+        [
+            Thumb(
+                thumbnail_path(settings.cache, p.sha256, settings.ingest.thumb_sizes[0]),
+                f"{format_day(p.taken_at)} · {short_name(p.rel_path)}",
+            )
+            for p in overview.recent
         ]
     )
-    with photos_tab:
-        if overview.recent:
-            st.caption(f"The {len(overview.recent)} latest photos by capture date.")
-            thumbnail_grid(
-                [
-                    Thumb(
-                        thumbnail_path(settings.cache, p.sha256, settings.ingest.thumb_sizes[0]),
-                        f"{format_day(p.taken_at)} · {short_name(p.rel_path)}",
-                    )
-                    for p in overview.recent
-                ]
-            )
-        else:
-            st.info("No usable photo in this library yet: see Issues for the files that were skipped.")
-    with issues_tab:
-        if overview.issues.empty:
-            st.success("No issues: every file was read cleanly.", icon=":material/check_circle:")
-        else:
-            severity_col, search_col = st.columns([1, 2], vertical_alignment="bottom")
-            severities = severity_col.segmented_control(
-                "Severity",
-                ["skipped", "warning"],
-                selection_mode="multi",
-                default=["skipped", "warning"],
-                format_func=str.capitalize,
-                key="issue_severity",
-            )
-            search = search_col.text_input(
-                "Search", key="issue_search", placeholder="file, code or reason", icon=":material/search:"
-            )
-            shown = filter_issues(overview.issues, severities, search)
-            issues_table(shown)
-            st.caption(f"{len(shown)} of {len(overview.issues)} issues shown.")
-    with runs_tab:
-        runs_table(overview.runs)
+
+
+def issues_panel(db: Path, overview: LibraryOverview) -> None:
+    if overview.n_issues == 0:
+        st.success("No issues: every file was read cleanly.", icon=":material/check_circle:")
+        return
+    try:
+        issues = data.library_issues(db, overview.library.library_id)
+    except StoreError as exc:
+        show_error(str(exc), retry_key="retry_issues")
+        return
+    severity_col, search_col = st.columns([1, 2], vertical_alignment="bottom")
+    severities = severity_col.segmented_control(
+        "Severity",
+        ["skipped", "warning"],
+        selection_mode="multi",
+        default=["skipped", "warning"],
+        format_func=str.capitalize,
+        key="issue_severity",
+    )
+    search = search_col.text_input(
+        "Search", key="issue_search", placeholder="file, code or reason", icon=":material/search:"
+    )
+    shown = filter_issues(issues, severities, search)
+    issues_table(shown)
+    st.caption(f"{len(shown)} of {len(issues)} issues shown.")
 
 
 def issues_table(issues: pd.DataFrame) -> None:
     st.dataframe(
         issues,
         hide_index=True,
+        placeholder="—",
         column_order=["file", "severity", "reason", "code"],
         column_config={
             "file": st.column_config.TextColumn("File", width="medium"),
@@ -193,6 +223,7 @@ def runs_table(runs: pd.DataFrame) -> None:
     st.dataframe(
         runs,
         hide_index=True,
+        placeholder="—",
         column_config={
             "run_id": count("Run", format="%d"),
             "started_at": st.column_config.DatetimeColumn("Started", format=when),
@@ -222,6 +253,7 @@ def libraries_table(libraries: Sequence[LibrarySummary]) -> None:
             columns=["Library", "Folder", "Photos", "Runs", "Last run"],
         ),
         hide_index=True,
+        placeholder="—",
         column_config={"Last run": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm")},
         key="libraries_table",
     )
@@ -286,38 +318,143 @@ def run_progress(snapshot: JobSnapshot) -> None:
             st.error(snapshot.error, icon=":material/error:")
 
 
-def placeholder_page(spec: ComingSoon) -> None:
-    """A whole page for a stage that has not landed yet."""
-    settings = data.current_settings()
-    try:
-        summary = data.database_summary(settings.database)
-    except StoreError as exc:
-        page_header(spec.title, spec.icon, spec.pitch)
-        show_error(str(exc), retry_key="retry_summary")
-        return
-    coming_soon(spec, summary, settings)
+# ----------------------------------------------------------------------------- empty states
 
 
-def coming_soon(spec: ComingSoon, summary: DatabaseSummary, settings: Settings) -> None:
-    """The empty state of a page whose stage has not landed: what it will do, what to do now."""
+class NeedKind(StrEnum):
+    PHOTOS = "photos"  # at least one ingested photo
+    TABLE = "table"  # a table that a stage fills
+    SAMPLES = "samples"  # the labelled sample sets (CURATION_SAMPLES)
+    DATABASE = "database"  # a database file
+
+
+@dataclass(frozen=True)
+class Need:
+    kind: NeedKind
+    label: str  # what it is, e.g. "Image embeddings"
+    table: str = ""  # for NeedKind.TABLE
+    stage: str = ""  # the stage that fills it
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ok: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class EmptyPage:
+    """A page with nothing to show yet: what it shows once its data exists, and how to get it."""
+
+    title: str
+    icon: str  # Material icon, ":material/name:"
+    pitch: str  # one sentence: what the page is for
+    features: tuple[str, ...]  # what it shows / lets you do
+    filled_by: str  # the stage(s) or command that make its data
+    needs: tuple[Need, ...]
+    now: tuple[str, ...]  # what to do (Markdown)
+    snippet: str  # shell commands; {database} and {demo} are filled in
+
+    def commands(self, settings: Settings) -> str:
+        return self.snippet.format(database=settings.database, demo=settings.demo_library_path)
+
+
+def readiness(spec: EmptyPage, summary: DatabaseSummary, settings: Settings) -> list[Readiness]:
+    out = []
+    for need in spec.needs:
+        if need.kind is NeedKind.PHOTOS:
+            ok = summary.n_photos > 0
+            text = (
+                f"{summary.n_photos:,} photos ingested in {summary.n_libraries} "
+                f"{'library' if summary.n_libraries == 1 else 'libraries'}"
+                if ok
+                else "No photos yet: run curation on a library"
+            )
+        elif need.kind is NeedKind.DATABASE:
+            ok = summary.exists
+            text = f"Database at `{settings.database}`" if ok else f"No database yet at `{settings.database}`"
+        elif need.kind is NeedKind.SAMPLES:
+            ok = settings.samples.is_dir()
+            text = (
+                f"Labelled sample sets at `{settings.samples}`"
+                if ok
+                else f"No sample sets at `{settings.samples}` (set CURATION_SAMPLES)"
+            )
+        else:
+            ok = summary.has(need.table)
+            rows = summary.table_rows.get(need.table, 0)
+            text = f"{need.label}: " + (f"{rows:,}" if ok else f"not yet — made by the {need.stage} stage")
+        out.append(Readiness(ok, text))
+    return out
+
+
+def empty_page(spec: EmptyPage, summary: DatabaseSummary, settings: Settings) -> None:
+    """The whole page while its data does not exist: what it will show, what is ready, what to do."""
     page_header(spec.title, spec.icon, spec.pitch)
-    st.badge(f"Coming with {spec.arrives_with}", icon=":material/construction:", color="orange")
+    st.badge(f"Nothing to show yet: needs {spec.filled_by}", icon=":material/hourglass_empty:", color="orange")
     plans, ready = st.columns([3, 2], gap="medium")
-    with plans, st.container(border=True):
-        st.markdown("#### :material/visibility: What this page will do")
+    with plans, st.container(border=True, height="stretch"):
+        st.markdown("#### :material/visibility: What this page shows")
         st.markdown("\n".join(f"- {feature}" for feature in spec.features))
-    with ready, st.container(border=True):
+    with ready, st.container(border=True, height="stretch"):
         st.markdown("#### :material/checklist: Ready so far")
         for item in readiness(spec, summary, settings):
             icon = ":green[:material/check_circle:]" if item.ok else ":gray[:material/radio_button_unchecked:]"
             st.markdown(f"{icon} {item.text}")
+    what_to_do_now(spec.now, spec.commands(settings))
+
+
+def what_to_do_now(lines: Sequence[str], commands: str) -> None:
+    """The second half of an empty state: what to do, with the commands."""
     with st.container(border=True):
         st.markdown("#### :material/directions_run: What you can do now")
-        st.markdown("\n".join(f"- {line}" for line in spec.now))
-        st.code(spec.commands(settings), language="bash", wrap_lines=True)
+        st.markdown("\n".join(f"- {line}" for line in lines))
+        st.code(commands, language="bash", wrap_lines=True)
         st.page_link(
             page_by_script("libraries.py"), label="Go to Libraries & runs", icon=":material/arrow_forward:"
         )
+
+
+def run_demo_commands(settings: Settings) -> str:
+    """Build and curate the demo library from a terminal (all stages)."""
+    return (
+        f".venv/bin/curation demo-library {settings.demo_library_path}\n"
+        f".venv/bin/curation run {settings.demo_library_path} --db {settings.database}"
+    )
+
+
+def choose_library(
+    settings: Settings, *, key: str, icon: str, purpose: str, stage_note: str, where: DeltaGenerator | None = None
+) -> LibrarySummary:
+    """The library a page shows: the one run last unless the person picks another.
+
+    With no library (no database, an empty one) the page gets an empty state that says how to
+    make one, and stops; a database it cannot read shows its error and a retry button.
+    ``purpose`` says what the page does with a library, ``stage_note`` which stage it needs.
+    """
+    db = settings.database
+    try:
+        libraries = data.libraries(db)
+    except StoreError as exc:
+        show_error(str(exc), retry_key=f"{key}_retry")
+        st.stop()
+    if not libraries:
+        where_now = f"There is no database at `{db}` yet" if not db.exists() else "This database holds no library yet"
+        empty_state(
+            icon,
+            "No database yet" if not db.exists() else "No photos yet",
+            f"{purpose} {where_now}: run curation on a library first (all stages: {stage_note}).",
+        )
+        what_to_do_now([RUN_DEMO_FIRST], run_demo_commands(settings))
+        st.stop()
+    ids = [lib.library_id for lib in libraries]
+    if st.session_state.get(key) not in ids:
+        st.session_state[key] = ids[0]
+    by_id = {lib.library_id: lib for lib in libraries}
+    chosen = (where or st).selectbox(
+        "Library", ids, key=key, format_func=lambda i: f"{by_id[i].name} ({by_id[i].n_photos:,} photos)"
+    )
+    return by_id[chosen]
 
 
 def sidebar_footer(settings: Settings) -> None:

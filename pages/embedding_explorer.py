@@ -22,30 +22,15 @@ ui.page_header(
 )
 view.flash()
 
-try:
-    libraries = data.libraries(db)
-except StoreError as exc:
-    ui.show_error(str(exc), retry_key="explorer_retry_libraries")
-    st.stop()
-
-if not libraries:
-    ui.empty_state(
-        ":material/scatter_plot:",
-        "No database yet" if not db.exists() else "No photos yet",
-        "The map places every photo of a library by its image embedding. "
-        f"{'There is no database at `' + str(db) + '` yet' if not db.exists() else 'This database holds no library yet'}: "
-        "run curation on a library first (all stages: the vision stage computes the embeddings).",
-    )
-    view.what_to_do_now(
-        ["Open **Libraries & runs**, pick the demo library and press **Run curation**."],
-        f".venv/bin/curation demo-library {settings.demo_library_path}\n"
-        f".venv/bin/curation run {settings.demo_library_path} --db {db}",
-    )
-    st.stop()
-
 top = st.columns([2, 3, 1], vertical_alignment="bottom")
-with top[0]:
-    library = view.choose_library(libraries, "explorer_library")
+library = ui.choose_library(
+    settings,
+    key="explorer_library",
+    icon=":material/scatter_plot:",
+    purpose="The map places every photo of a library by its image embedding.",
+    stage_note="the vision stage computes the embeddings",
+    where=top[0],
+)
 try:
     versions = view.versions(db, library.library_id)
 except StoreError as exc:
@@ -59,7 +44,7 @@ if not versions:
         f"**{ui.md_escape(library.name)}** has {library.n_photos:,} photos ingested, but the map needs their "
         "image embeddings, which the **vision stage** computes (with the themes and clutter scores).",
     )
-    view.what_to_do_now(
+    ui.what_to_do_now(
         ["Run the vision stage on this library: from **Libraries & runs** (stage *Vision*), or from a terminal:"],
         f".venv/bin/curation run {shlex.quote(library.root)} --stages vision --db {shlex.quote(str(db))}",
     )

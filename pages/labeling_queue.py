@@ -6,7 +6,6 @@ import streamlit as st
 
 from curation.store import StoreError
 from dashboard import data, ui
-from dashboard import explorer_view as shared
 from dashboard import labeling_view as view
 
 settings = data.current_settings()
@@ -29,11 +28,7 @@ except StoreError as exc:
             "Hard cases come from the engine's predictions: run curation on a library first "
             "(all stages: the vision stage scores themes and clutter, the faces stage groups faces).",
         )
-        shared.what_to_do_now(
-            ["Open **Libraries & runs**, pick the demo library and press **Run curation**."],
-            f".venv/bin/curation demo-library {settings.demo_library_path}\n"
-            f".venv/bin/curation run {settings.demo_library_path} --db {db}",
-        )
+        ui.what_to_do_now([ui.RUN_DEMO_FIRST], ui.run_demo_commands(settings))
     else:
         ui.show_error(str(exc), retry_key="labeling_retry")
     st.stop()
@@ -107,7 +102,7 @@ if queue.empty:
             "**vision** stage (themes, clutter) and the **faces** stage on a library first, then press "
             "**Mine hard cases**. You can also pick photos in the **Embedding explorer** and queue them.",
         )
-        shared.what_to_do_now(
+        ui.what_to_do_now(
             ["Run the vision and faces stages from **Libraries & runs**, or from a terminal:"],
             f".venv/bin/curation run <library folder> --stages vision,faces --db {db}",
         )
@@ -162,6 +157,7 @@ else:
         st.dataframe(
             view.annotator_table(labels),
             hide_index=True,
+            placeholder="—",
             column_config={
                 "Median s / task": st.column_config.NumberColumn(format="%.1f"),
                 "Last": st.column_config.DatetimeColumn(format="D MMM, HH:mm"),
@@ -177,7 +173,7 @@ else:
                 f"**{len(conflicts)} {'item' if len(conflicts) == 1 else 'items'} with conflicting answers** "
                 "(training leaves ties out)"
             )
-            st.dataframe(conflicts, hide_index=True, key="labeling_conflicts")
+            st.dataframe(conflicts, hide_index=True, placeholder="—", key="labeling_conflicts")
 
 # ------------------------------------------------------------------ training
 st.subheader(":material/model_training: Latest training", anchor=False)

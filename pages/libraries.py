@@ -164,5 +164,11 @@ else:
 
     ui.library_overview(overview, settings)
 
-with st.expander(f":material/library_books: All libraries in this database ({len(libraries)})"):
-    ui.libraries_table(libraries)
+all_libraries = st.expander(
+    f":material/library_books: All libraries in this database ({len(libraries)})",
+    key="all_libraries",
+    on_change="rerun",
+)
+if all_libraries.open:  # drawn when opened: the first paint has no table (and no pandas)
+    with all_libraries:
+        ui.libraries_table(libraries)

@@ -8,7 +8,6 @@ import streamlit as st
 
 from curation.store import StoreError
 from dashboard import data, ui
-from dashboard import explorer_view as shared
 from dashboard import people_view as view
 
 settings = data.current_settings()
@@ -22,29 +21,15 @@ ui.page_header(
 )
 view.flash()
 
-try:
-    libraries = data.libraries(db)
-except StoreError as exc:
-    ui.show_error(str(exc), retry_key="people_retry_libraries")
-    st.stop()
-
-if not libraries:
-    ui.empty_state(
-        ":material/groups:",
-        "No database yet" if not db.exists() else "No photos yet",
-        "People come from the faces in a library's photos: run curation on a library first "
-        "(all stages: the faces stage finds the faces and groups them into people).",
-    )
-    shared.what_to_do_now(
-        ["Open **Libraries & runs**, pick the demo library and press **Run curation**."],
-        f".venv/bin/curation demo-library {settings.demo_library_path}\n"
-        f".venv/bin/curation run {settings.demo_library_path} --db {db}",
-    )
-    st.stop()
-
 pick, _ = st.columns([2, 3])
-with pick:
-    library = shared.choose_library(libraries, "people_library")
+library = ui.choose_library(
+    settings,
+    key="people_library",
+    icon=":material/groups:",
+    purpose="People come from the faces in a library's photos.",
+    stage_note="the faces stage finds the faces and groups them into people",
+    where=pick,
+)
 try:
     people = view.overview(db, library.library_id, settings.cache)
 except StoreError as exc:
@@ -72,7 +57,7 @@ if not people.persons:
             "faces in them yet.",
         )
     ui.empty_state(":material/face:", title, body)
-    shared.what_to_do_now(
+    ui.what_to_do_now(
         ["Run the faces stage on this library: from **Libraries & runs** (stage *Faces*), or from a terminal:"],
         f".venv/bin/curation run {shlex.quote(library.root)} --stages faces --db {shlex.quote(str(db))}",
     )

@@ -7,8 +7,7 @@ CURATION_DATA_DIR at it. Everything runs through the real sandbox: no mocks.
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -29,25 +28,6 @@ TIMEOUT = 60  # seconds for one script run; CI machines can be slow
 USERS = 300
 
 
-@pytest.fixture(autouse=True)
-def restore_main_module() -> Iterator[None]:
-    """AppTest installs the page script as ``__main__`` and leaves it there."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
-
-
-def _isolate(monkeypatch: pytest.MonkeyPatch, data: Path) -> None:
-    monkeypatch.setenv("CURATION_DATA_DIR", str(data))
-    monkeypatch.setenv("CURATION_SAMPLES", str(data / "no-samples"))
-    for var in (
-        "CURATION_DB_PATH", "CURATION_CACHE_DIR", "CURATION_DEMO_LIBRARY", "CURATION_ENGAGEMENT__DB_PATH",
-        "CURATION_ENGAGEMENT__SOURCES", "CURATION_ENGAGEMENT__ROW_LIMIT", "CURATION_ENGAGEMENT__TIME_LIMIT_S",
-        "CURATION_ENGAGEMENT__THREADS", "CURATION_ENGAGEMENT__MEMORY_LIMIT",
-    ):  # fmt: skip
-        monkeypatch.delenv(var, raising=False)
-
-
 @pytest.fixture(scope="module")
 def engagement_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir whose engagement database holds 300 generated users (built once)."""
@@ -58,16 +38,13 @@ def engagement_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def with_data(engagement_data: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    _isolate(monkeypatch, engagement_data)
-    return engagement_data
+def with_data(engagement_data: Path, isolate: Callable[[Path], Path]) -> Path:
+    return isolate(engagement_data)
 
 
 @pytest.fixture
-def no_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data = tmp_path / "data"
-    _isolate(monkeypatch, data)
-    return data
+def no_data(data_dir: Path) -> Path:
+    return data_dir
 
 
 def open_page(tab: ev.Tab | None = None) -> AppTest:

@@ -8,10 +8,8 @@ grouped by the real ``update_people`` (with a crop file per face, as the faces s
 
 from __future__ import annotations
 
-import sys
 import time
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -21,15 +19,11 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from curation.analysis.embedding_map import embedding_map
-from curation.ingest.pipeline import ingest_library
 from curation.pipeline.faces_stage import face_crop_path, update_people
 from curation.settings import Settings
 from curation.store import Store
 from dashboard.navigation import PAGES
 from dashboard.ui import md_escape
-
-# Imported before any AppTest runs: AppTest puts pages/ first on sys.path, where the page
-# script pages/labeling.py would shadow the labeling package.
 from labeling.queue import queue_frame
 
 EXPLORER = next(p for p in PAGES if p.script == "embedding_explorer.py")
@@ -43,44 +37,9 @@ THEMES = ("beach_sea", "pets", "food_drink")
 CAST = {0: ["ana", "ben"], 1: ["ana", "ben"], 2: ["ana", "carla"], 3: ["ana"], 4: ["ben"], 5: ["carla", "ana"]}
 
 
-def photo(seed: int) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 255, (6, 8, 3), dtype=np.uint8)).resize((480, 360), Image.Resampling.BICUBIC)
-
-
-def make_library(root: Path) -> Path:
-    root.mkdir(parents=True)
-    for i in range(N_PHOTOS):
-        exif = Image.Exif()
-        exif.get_ifd(0x8769)[0x9003] = f"2022:0{1 + i % 9}:1{i % 10} 10:00:00"
-        photo(i).save(root / f"IMG_{i:04d}.jpg", exif=exif)
-    return root
-
-
-@pytest.fixture(autouse=True)
-def restore_main_module() -> Iterator[None]:
-    """AppTest installs the page script as ``__main__`` and leaves it there."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
-
-
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data = tmp_path / "data"
-    monkeypatch.setenv("CURATION_DATA_DIR", str(data))
-    monkeypatch.setenv("CURATION_SAMPLES", str(tmp_path / "samples"))
-    for var in ("CURATION_DB_PATH", "CURATION_CACHE_DIR", "CURATION_DEMO_LIBRARY"):
-        monkeypatch.delenv(var, raising=False)
-    return data
-
-
-@pytest.fixture
-def ingested(data_dir: Path, tmp_path: Path) -> Store:
-    settings = Settings()
-    store = Store(settings.database)
-    ingest_library(make_library(tmp_path / "photos"), store, settings, now=datetime(2026, 1, 1))
-    return store
+def ingested(make_library: Callable[..., Path], ingest: Callable[[Path], Store], tmp_path: Path) -> Store:
+    return ingest(make_library(tmp_path / "photos", N_PHOTOS, year=2022))
 
 
 def photo_ids(store: Store) -> list[int]:

@@ -7,68 +7,34 @@ rows. "Label Studio down" is a closed port on localhost: the real client fails t
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from curation.ingest.pipeline import ingest_library
-from curation.settings import Settings
 from curation.store import Store
 from dashboard import labeling_view as view
 from dashboard.navigation import PAGES
 from labeling.queue import enqueue_photos, queue_frame
 
-LABELING = next(p for p in PAGES if p.script == "labeling.py")
+LABELING = next(p for p in PAGES if p.script == "labeling_queue.py")
 TIMEOUT = 120
 SECRET = "sk-test-0123456789-NEVER-SHOWN"
 N_PHOTOS = 6
 
 
-def make_library(root: Path) -> Path:
-    root.mkdir(parents=True)
-    for i in range(N_PHOTOS):
-        rng = np.random.default_rng(i)
-        image = Image.fromarray(rng.integers(0, 255, (6, 8, 3), dtype=np.uint8)).resize((480, 360))
-        exif = Image.Exif()
-        exif.get_ifd(0x8769)[0x9003] = f"2023:0{1 + i}:10 10:00:00"
-        image.save(root / f"IMG_{i:04d}.jpg", exif=exif)
-    return root
-
-
 @pytest.fixture(autouse=True)
-def restore_main_module() -> Iterator[None]:
-    """AppTest installs the page script as ``__main__`` and leaves it there."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data = tmp_path / "data"
-    monkeypatch.setenv("CURATION_DATA_DIR", str(data))
-    monkeypatch.setenv("CURATION_SAMPLES", str(tmp_path / "samples"))
-    for var in ("CURATION_DB_PATH", "CURATION_CACHE_DIR", "CURATION_DEMO_LIBRARY"):
-        monkeypatch.delenv(var, raising=False)
-    # Label Studio "down": nothing listens on the discard port.
+def label_studio_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Label Studio "down": nothing listens on the discard port."""
     monkeypatch.setenv("CURATION_LABEL_STUDIO__URL", "http://127.0.0.1:9")
     monkeypatch.setenv("CURATION_LABEL_STUDIO__API_KEY", SECRET)
-    return data
 
 
 @pytest.fixture
-def store(data_dir: Path, tmp_path: Path) -> Store:
-    settings = Settings()
-    store = Store(settings.database)
-    ingest_library(make_library(tmp_path / "photos"), store, settings, now=datetime(2026, 1, 1))
-    return store
+def store(make_library: Callable[..., Path], ingest: Callable[[Path], Store], tmp_path: Path) -> Store:
+    return ingest(make_library(tmp_path / "photos", N_PHOTOS, year=2023))
 
 
 def photo_ids(store: Store) -> list[int]:

@@ -1,7 +1,8 @@
 """The dashboard: one AppTest per page, the run button, and the UI layer's own pieces.
 
-Every library here is generated in tmp_path (smooth random JPEGs with EXIF dates, and a
-text file named .jpg); CURATION_DATA_DIR points at a temporary folder.
+Every library here is generated in tmp_path (conftest.py: smooth random JPEGs with EXIF
+dates in two folders, and a text file named .jpg); CURATION_DATA_DIR points at a temporary
+folder.
 """
 
 from __future__ import annotations
@@ -10,74 +11,33 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from curation.ingest.pipeline import ingest_library
 from curation.settings import Settings
 from curation.store import Store
+from dashboard import ui
 from dashboard.library_choice import Source, choose_library, initial_choice
 from dashboard.navigation import PAGES, PageSpec
-from dashboard.queries import filter_issues, library_overview, list_libraries
+from dashboard.queries import filter_issues, library_issues, library_overview, library_runs, list_libraries
 from dashboard.runs import RunInProgressError, RunRegistry, Step
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "dashboard" / "app.py"
 LIBRARIES = next(p for p in PAGES if p.script == "libraries.py")
 OTHER_PAGES = [p for p in PAGES if p is not LIBRARIES]
 TIMEOUT = 60  # seconds for one script run; CI machines can be slow
 
 
-def photo(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    small = rng.integers(0, 255, (6, 8, 3), dtype=np.uint8)
-    return Image.fromarray(small).resize(size, Image.Resampling.BICUBIC)
-
-
-def make_library(root: Path, n: int = 5) -> Path:
-    """``n`` JPEGs with EXIF dates in two folders, and one file that is not an image."""
-    (root / "2021" / "beach").mkdir(parents=True)
-    for i in range(n):
-        exif = Image.Exif()
-        exif.get_ifd(0x8769)[0x9003] = f"2021:0{1 + i % 9}:1{i % 10} 10:00:00"
-        folder = root / "2021" / ("beach" if i % 2 else "")
-        photo(i, (480, 360) if i % 3 else (360, 480)).save(folder / f"IMG_{i:04d}.jpg", exif=exif)
-    (root / "notes.jpg").write_text("not a photo")
-    return root
-
-
-@pytest.fixture(autouse=True)
-def restore_main_module() -> Iterator[None]:
-    """AppTest installs the page script as ``__main__`` and leaves it there; a later spawn
-    process pool in this pytest process would re-run that script in every worker."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
-
-
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data = tmp_path / "data"
-    monkeypatch.setenv("CURATION_DATA_DIR", str(data))
-    monkeypatch.setenv("CURATION_SAMPLES", str(tmp_path / "samples"))  # not the shared sets
-    for var in ("CURATION_DB_PATH", "CURATION_CACHE_DIR", "CURATION_DEMO_LIBRARY"):
-        monkeypatch.delenv(var, raising=False)
-    return data
-
-
-@pytest.fixture
-def ingested(data_dir: Path, tmp_path: Path) -> Path:
-    """A generated library, ingested into the data dir's database."""
-    root = make_library(tmp_path / "photos")
-    settings = Settings()
-    ingest_library(root, Store(settings.database), settings, now=datetime(2026, 1, 1))
+def ingested(make_library: Callable[..., Path], ingest: Callable[[Path], Store], tmp_path: Path) -> Path:
+    """Five photos in two folders and a file that is not a photo, ingested into the data dir's database."""
+    root = make_library(tmp_path / "photos", 5, folders=True, not_a_photo=True)
+    ingest(root)
     return root.resolve()
 
 
@@ -89,6 +49,14 @@ def run_page(spec: PageSpec) -> AppTest:
 
 def tab(at: AppTest, label: str):  # noqa: ANN201 - an AppTest Tab
     return next(t for t in at.tabs if label in t.label)
+
+
+def open_tab(at: AppTest, label: str):  # noqa: ANN201 - an AppTest Tab
+    """Open a tab drawn on demand (``on_change="rerun"``), as a click on it does."""
+    at.session_state[ui.LIBRARY_TAB] = tab(at, label).label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return tab(at, label)
 
 
 def rows(db: Path, sql: str) -> list[tuple]:
@@ -142,9 +110,13 @@ def test_libraries_page_shows_counts_issues_runs_and_thumbnails(ingested: Path) 
     assert metrics["Photos"] == "5" and metrics["Skipped"] == "1" and metrics["Removed"] == "0"
     assert all(metrics[k] == "—" for k in ("Events", "People", "Albums", "Clutter"))
     assert len(at.image) == 5  # the thumbnail grid
-    assert len(tab(at, "Run history").dataframe[0].value) == 1
-    assert list(tab(at, "Issues").dataframe[0].value["file"]) == ["notes.jpg"]
+    assert [t.label.split(": ")[-1] for t in at.tabs] == ["Latest photos", "Issues (1)", "Run history (1)"]
+    # The first paint draws the open tab only: no table, so no pandas (see the import test).
+    assert not at.dataframe
 
+    assert len(open_tab(at, "Run history").dataframe[0].value) == 1
+    assert not at.image  # the photos' tab is closed now
+    assert list(open_tab(at, "Issues").dataframe[0].value["file"]) == ["notes.jpg"]
     at.segmented_control(key="issue_severity").set_value(["warning"]).run()
     assert len(tab(at, "Issues").dataframe[0].value) == 0
     at.segmented_control(key="issue_severity").set_value(["skipped", "warning"])
@@ -152,8 +124,18 @@ def test_libraries_page_shows_counts_issues_runs_and_thumbnails(ingested: Path) 
     assert list(tab(at, "Issues").dataframe[0].value["file"]) == ["notes.jpg"]
 
 
-def test_run_button_ingests_a_new_folder(ingested: Path, tmp_path: Path) -> None:
-    new = make_library(tmp_path / "second", n=3)
+def test_all_libraries_table_is_drawn_when_opened(ingested: Path) -> None:
+    at = run_page(LIBRARIES)
+    assert "All libraries in this database (1)" in at.expander[0].label
+    assert not at.dataframe
+    at.session_state["all_libraries"] = True
+    at.run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["Library"]) == ["photos"]
+
+
+def test_run_button_ingests_a_new_folder(ingested: Path, tmp_path: Path, make_library: Callable[..., Path]) -> None:
+    new = make_library(tmp_path / "second", 3, folders=True, not_a_photo=True)
     at = run_page(LIBRARIES)
     at.text_input(key="folder_path").input(str(new)).run()
     assert "not been run yet" in at.info[0].value
@@ -202,8 +184,8 @@ def test_missing_folder_is_an_error_not_a_run(ingested: Path, tmp_path: Path) ->
     assert at.button(key="run_curation").disabled
 
 
-def test_sample_sets_are_offered(data_dir: Path, tmp_path: Path) -> None:
-    make_library(tmp_path / "samples" / "tiny", n=2)
+def test_sample_sets_are_offered(data_dir: Path, tmp_path: Path, make_library: Callable[..., Path]) -> None:
+    make_library(tmp_path / "samples" / "tiny", 2)
     at = run_page(LIBRARIES)
     at.radio(key="library_source").set_value(Source.SAMPLE).run()
     assert at.selectbox(key="sample_set").options == ["tiny"]
@@ -249,25 +231,34 @@ def test_an_unexpected_error_is_a_sentence_not_a_traceback() -> None:
     assert "terminal that runs Streamlit" in at.error[0].value
 
 
+# Loaded when a run, a map or a chart needs them, never to open the app. pandas included: the
+# first page draws no table until a tab with one is opened.
+HEAVY = (
+    "torch", "torchvision", "timm", "onnxruntime", "umap", "dlib", "face_recognition", "sklearn", "scipy",
+    "pandas", "curation.ingest.pipeline",
+)  # fmt: skip
+
+
 def test_start_up_imports_nothing_heavy(ingested: Path) -> None:
-    """The app opens without torch, umap or the ingest pipeline (loaded when a run starts)."""
+    """dashboard.app and the first page it runs (Libraries & runs, on a library) import no model
+    runtime, umap or pandas. Not timed: bench/dashboard_startup_bench.py measures the time."""
     script = (
         "import sys\n"
         "from streamlit.testing.v1 import AppTest\n"
         f"at = AppTest.from_file({str(APP)!r}, default_timeout={TIMEOUT}).run()\n"
-        "assert not at.exception\n"
-        "heavy = ('torch', 'torchvision', 'umap', 'timm', 'sklearn', 'onnxruntime',\n"
-        "         'curation.ingest.pipeline')\n"
-        "print(sorted(m for m in heavy if m in sys.modules))\n"
+        "assert not at.exception, [e.value for e in at.exception]\n"
+        "assert 'Libraries & runs' in at.title[0].value and len(at.image) == 5, 'not the first page'\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_plain_python_parts_import_without_streamlit() -> None:
     script = (
         "import sys\n"
-        "import dashboard.queries, dashboard.runs, dashboard.library_choice, dashboard.placeholders\n"
+        "import dashboard.queries, dashboard.runs, dashboard.library_choice\n"
         "print('streamlit' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO)
@@ -278,12 +269,16 @@ def test_queries_and_issue_filter(ingested: Path) -> None:
     with Store(Settings().database).connect(read_only=True) as con:
         (library,) = list_libraries(con)
         overview = library_overview(con, library)
+        issues = library_issues(con, library.library_id)
+        runs = library_runs(con, library.library_id)
     assert (library.name, library.n_photos, library.n_runs) == ("photos", 5, 1)
     assert (overview.n_photos, overview.n_skipped, overview.n_warnings) == (5, 1, 0)
+    assert (overview.n_issues, overview.n_runs, len(issues), len(runs)) == (1, 1, 1, 1)
+    assert overview.last_run is not None and overview.last_run.run_id == runs["run_id"][0]
+    assert (overview.last_run.n_new, overview.last_run.n_changed) == (6, 0)
     # The schema creates every stage's tables up front: "—" means the stage has not run here.
     assert overview.stage_counts == {"events": None, "people": None, "albums": None, "clutter": None}
     assert [p.taken_at for p in overview.recent] == sorted((p.taken_at for p in overview.recent), reverse=True)
-    issues = overview.issues
     assert len(filter_issues(issues, ["skipped"], "NOT AN IMAGE")) == 1
     assert len(filter_issues(issues, ["warning"])) == 0
     assert len(filter_issues(issues, None, "nothing like this")) == 0

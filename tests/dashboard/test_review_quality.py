@@ -8,8 +8,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import sys
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -22,33 +20,15 @@ from curation import review as rv
 from curation.settings import Settings
 from curation.store import Store
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 REVIEW = REPO / "pages" / "memories_review.py"
 QUALITY = REPO / "pages" / "model_quality.py"
 TIMEOUT = 90
 
 
-@pytest.fixture(autouse=True)
-def restore_main_module() -> Iterator[None]:
-    """AppTest installs the page as ``__main__`` and leaves it there (see test_dashboard_pages)."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
-
-
 @pytest.fixture(scope="module")
 def album_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_album_data(tmp_path_factory.mktemp("review-ui"))
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    data = tmp_path / "data"
-    monkeypatch.setenv("CURATION_DATA_DIR", str(data))
-    monkeypatch.setenv("CURATION_SAMPLES", str(tmp_path / "samples"))
-    for var in ("CURATION_DB_PATH", "CURATION_CACHE_DIR", "CURATION_DEMO_LIBRARY"):
-        monkeypatch.delenv(var, raising=False)
-    return data
 
 
 @pytest.fixture

@@ -144,8 +144,15 @@ def assert_no_exception(page) -> None:  # noqa: ANN001
     assert "Traceback" not in body and "unexpected error" not in body
 
 
+# Elements drawn by lazily loaded frontend code (code blocks) can be empty for a moment after
+# the script has finished: wait for them, so a screenshot shows what a person sees.
+DRAWN_JS = """() => [...document.querySelectorAll('[data-testid="stCode"]')]
+  .every(e => !e.getClientRects().length || e.innerText.trim())"""  # hidden (a closed expander) or drawn
+
+
 def screenshot(page, name: str) -> Path:  # noqa: ANN001
     """The whole page: the app scrolls inside its main area, so grow the window to fit it first."""
+    page.wait_for_function(DRAWN_JS, timeout=PAGE_TIMEOUT_MS)
     height = page.evaluate(
         "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], "
         "[data-testid=\"stMainBlockContainer\"]')].map(e => e.scrollHeight), 900)"
@@ -178,6 +185,24 @@ def test_every_page_in_the_browser(browser, ingested_dir: Path) -> None:  # noqa
                 wait_until_idle(page)
             assert_no_exception(page)
             screenshot(page, spec.url_path)
+
+        # The Issues and Run history tabs are drawn when opened (a rerun), not with the first paint.
+        page.goto(url)
+        page.locator('[data-testid="stImage"] img').first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        wait_until_idle(page)
+        assert page.locator('[data-testid="stDataFrame"]').count() == 0
+        page.get_by_role("tab", name="Issues (1)").click()
+        page.get_by_text("1 of 1 issues shown.").wait_for(timeout=PAGE_TIMEOUT_MS)
+        page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        wait_until_idle(page)
+        assert_no_exception(page)
+        screenshot(page, "libraries-issues")
+        page.get_by_role("tab", name="Run history (1)").click()
+        page.get_by_text("Run history (1)").wait_for(timeout=PAGE_TIMEOUT_MS)
+        page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        wait_until_idle(page)
+        assert_no_exception(page)
+        screenshot(page, "libraries-runs")
 
         # The run button, end to end: a second run of the same library, progress, new history row.
         page.goto(url)

@@ -1,7 +1,7 @@
 """Embedding explorer and People in a real browser (the fixtures and helpers of test_browser.py).
 
 A generated library is ingested with `curation run --stages ingest`; its embeddings, themes
-and faces are generated rows (tests/test_dashboard_explorer_people.py). The test opens the
+and faces are generated rows (tests/dashboard/test_explorer_people.py). The test opens the
 explorer (which computes the map in the background on the first visit), clicks a dot and
 checks its photo shows beside the map, box-selects every dot, tags the selection and checks
 the tags in DuckDB; then opens People and renames a person. Screenshots go to
@@ -26,7 +26,7 @@ from test_browser import (  # noqa: F401 - browser is a fixture
     streamlit_app,
     wait_until_idle,
 )
-from test_dashboard_explorer_people import add_faces, add_vision_rows
+from test_explorer_people import add_faces, add_vision_rows
 
 from curation.settings import Settings
 from curation.store import Store

@@ -21,8 +21,8 @@ from test_browser import (  # noqa: F401 - browser is a fixture
     streamlit_app,
     wait_until_idle,
 )
-from test_dashboard_review_quality import add_model_versions
 from test_review import TRIP, make_album_data
+from test_review_quality import add_model_versions
 
 from curation.store import Store
 
