@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
-from curation.albums.records import AlbumKind
-from curation.vision.themes import Theme
+from curation.taxonomy import AlbumKind, Theme
 
 
 class AlbumSettings(BaseModel):

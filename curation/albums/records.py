@@ -17,17 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from curation.vision.themes import THEMES, Theme
-
-
-class AlbumKind(StrEnum):
-    TRIP = "trip"  # a trip of the events stage: nights away from home
-    EVENT = "event"  # one event outside any trip (a party, a day out, Christmas at home)
-    PERSON = "person"  # one person across many events and months
-    TOGETHER = "together"  # two or more people who are often photographed together
-    THEME = "theme"  # one theme (pets, beach, food...) across events
-    YEAR = "year"  # a year in review
-    ON_THIS_DAY = "on_this_day"  # this calendar day in earlier years
+from curation.taxonomy import THEMES, AlbumKind, Theme
 
 
 class Season(StrEnum):

@@ -17,51 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from functools import cache
 
 import numpy as np
 
+from curation.taxonomy import THEME_TITLES, THEMES, Theme
 from curation.vision.imagenet_classes import N_CLASSES, class_index
 
 
-class Theme(StrEnum):
-    BEACH_SEA = "beach_sea"
-    MOUNTAINS_NATURE = "mountains_nature"
-    CITY_ARCHITECTURE = "city_architecture"
-    FOOD_DRINK = "food_drink"
-    PETS = "pets"
-    WILDLIFE = "wildlife"
-    PEOPLE_PORTRAITS = "people_portraits"
-    PARTY_CELEBRATION = "party_celebration"
-    SPORT = "sport"
-    SNOW_WINTER = "snow_winter"
-    VEHICLES_TRAVEL = "vehicles_travel"
-    FLOWERS_GARDEN = "flowers_garden"
-
-    @property
-    def label(self) -> str:
-        """Name for people, e.g. "Beach & sea" (not ``title``: str already has that method)."""
-        return THEME_TITLES[self]
-
-
-THEMES: tuple[Theme, ...] = tuple(Theme)  # column order of score_themes()
-
-THEME_TITLES: dict[Theme, str] = {
-    Theme.BEACH_SEA: "Beach & sea",
-    Theme.MOUNTAINS_NATURE: "Mountains & nature",
-    Theme.CITY_ARCHITECTURE: "City & architecture",
-    Theme.FOOD_DRINK: "Food & drink",
-    Theme.PETS: "Pets",
-    Theme.WILDLIFE: "Wildlife",
-    Theme.PEOPLE_PORTRAITS: "People & portraits",
-    Theme.PARTY_CELEBRATION: "Party & celebration",
-    Theme.SPORT: "Sport",
-    Theme.SNOW_WINTER: "Snow & winter",
-    Theme.VEHICLES_TRAVEL: "Vehicles & travel",
-    Theme.FLOWERS_GARDEN: "Flowers & garden",
-}
-
+# The theme names live in the light ``curation.taxonomy`` (settings import them without numpy).
 # Members are index ranges (contiguous blocks of the ImageNet animal taxonomy),
 # single indices (for the two ambiguous names, "crane" and "maillot"), or class
 # names: the first lemma of the class description, checked by tests to resolve.
