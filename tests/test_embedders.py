@@ -48,7 +48,7 @@ def _top5(logits_row: np.ndarray) -> list[int]:
 
 
 def test_registry_lists_the_default_and_optional_models():
-    assert {"efficientnet_lite0", "resnet50", "clip"} <= set(list_embedders())
+    assert {"efficientnet_lite0", "efficientnet_lite0_int8", "resnet50", "clip"} <= set(list_embedders())
 
 
 def test_unknown_name_raises_and_lists_the_valid_ones():
@@ -292,4 +292,52 @@ def test_corrupt_cached_export_says_to_delete_it(tmp_path: Path):
     model = create_embedder("efficientnet_lite0", cache_dir=tmp_path)
     model.onnx_cache_path.write_bytes(b"not an onnx file")
     with pytest.raises(RuntimeError, match="delete it to re-export"):
+        model.load()
+
+
+def test_predict_pixels_matches_predict(onnx_embedder: Embedder, onnx_out, photos: list[Image.Image]):
+    pixels = transforms.preprocess_batch(photos, onnx_embedder.preprocess_spec)
+    out = onnx_embedder.predict_pixels(pixels)
+    np.testing.assert_allclose(out.embeddings, onnx_out[0], atol=1e-6)
+    assert onnx_embedder.takes_pixels and not _MeanColour().takes_pixels
+
+
+def test_predict_pixels_refuses_the_wrong_shape(onnx_embedder: Embedder):
+    with pytest.raises(ValueError, match=r"shape \[N, 3, 224, 224\]"):
+        onnx_embedder.predict_pixels(np.zeros((1, 224, 224, 3), np.float32))
+
+
+# ---------------------------------------------------------------- int8
+
+
+@pytest.fixture(scope="module")
+def int8_embedder(model_cache: Path) -> Embedder:
+    return create_embedder("efficientnet_lite0_int8", cache_dir=model_cache, batch_size=2).load()
+
+
+def test_int8_version_keeps_the_family_and_is_cached(int8_embedder: Embedder, model_cache: Path):
+    from curation.vision.clutter import _embedder_family
+
+    assert int8_embedder.model_version == "efficientnet_lite0@57934424+onnx-int8-q1"
+    assert _embedder_family(int8_embedder.model_version) == "efficientnet_lite0@57934424"
+    cached = int8_embedder.onnx_cache_path
+    assert cached is not None and cached.is_file() and cached.name.endswith("-int8q1.onnx")
+    assert cached.stat().st_size < 8_000_000  # int8 weights: a third of float32's 18 MB
+
+
+def test_int8_is_a_rough_copy_of_float32(int8_embedder: Embedder, onnx_out, photos: list[Image.Image]):
+    # Rough: cosine ~0.8 to the float32 vectors (docs/themes.md, "int8": why it is not the
+    # default). Each photo is still nearer its own float32 vector than any other photo's.
+    emb, logits = int8_embedder.embed_and_logits(photos)
+    assert emb.shape == (3, 1280) and logits.shape == (3, 1000)
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
+    cosine = emb @ onnx_out[0].T
+    assert np.diag(cosine).min() > 0.7, cosine
+    assert (cosine.argmax(axis=1) == np.arange(3)).all()
+
+
+def test_int8_runs_on_onnx_only():
+    model = create_embedder("efficientnet_lite0_int8")
+    model.backend = "torch"
+    with pytest.raises(ValueError, match="ONNX Runtime only"):
         model.load()

@@ -277,3 +277,62 @@ def test_group_photo_faces_join_the_persons_of_the_portraits(
             assert assignment.person_id == person_of_identity[label], obs.face_id
         elif label is not None:
             assert assignment.new_person, obs.face_id
+
+
+def test_threads_share_one_model(model: FaceModel, astronaut: Image.Image, astronaut_faces) -> None:
+    # The faces stage scans photos side by side with one model: the HOG scans run at once
+    # (each thread has its own detector), the networks one at a time.
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = [astronaut, ImageOps.mirror(astronaut), astronaut, Image.fromarray(data.coffee())]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(model.detect_and_embed, images))
+    assert [len(r) for r in results] == [1, 1, 1, 0]
+    for found in (results[0], results[2]):
+        np.testing.assert_allclose(found[0].embedding, astronaut_faces[0].embedding, atol=1e-6)
+        assert found[0].box == astronaut_faces[0].box
+
+
+def test_colour_scan_finds_the_same_face(astronaut: Image.Image, astronaut_faces) -> None:
+    # The old settings (HOG on the colour image, CNN check on a 160 px crop) agree with the
+    # default on the astronaut; docs/faces.md has the comparison on every sample set.
+    (face,) = create_face_model(grayscale=False, verify_crop_px=160).detect_and_embed(astronaut)
+    assert face.box_norm == pytest.approx(astronaut_faces[0].box_norm, abs=0.02)
+    assert np.linalg.norm(face.embedding - astronaut_faces[0].embedding) < 0.1
+
+
+def test_bad_verify_crop_fails_at_load() -> None:
+    with pytest.raises(ValueError, match="verify_crop_px"):
+        create_face_model(verify_crop_px=60).load()
+
+
+def test_faces_stage_scans_in_threads(model: FaceModel, astronaut: Image.Image, tmp_path: Path) -> None:
+    # The stage on a generated library (the astronaut, two copies, a coffee cup, a flat
+    # frame) with two worker threads: one scan per photo, the face ids in photo order, a
+    # crop per face, one person.
+    from curation.ingest.pipeline import ingest_library
+    from curation.pipeline.faces_stage import face_crop_path, run_faces_stage
+    from curation.settings import Settings
+    from curation.store import Store
+
+    root = tmp_path / "library"
+    root.mkdir()
+    astronaut.save(root / "a1.jpg", quality=92)
+    ImageOps.mirror(astronaut).save(root / "a2.jpg", quality=92)
+    Image.fromarray(data.coffee()).save(root / "coffee.jpg", quality=92)
+    astronaut.resize((800, 800)).save(root / "a3.jpg", quality=92)
+    Image.new("RGB", (640, 480), (90, 90, 90)).save(root / "flat.jpg", quality=92)
+    settings = Settings(data_dir=tmp_path / "data", faces={"threads": 2})
+    store = Store(settings.database)
+    library_id = ingest_library(root, store, settings).library_id
+
+    report = run_faces_stage(store, settings, library_id, face_model=model)
+    assert (report.n_scanned, report.n_faces, report.n_persons) == (5, 3, 1)
+    with store.connect() as con:
+        scans = dict(con.execute(
+            "SELECT p.rel_path, s.n_faces FROM face_scans s JOIN photos p USING (photo_id)"
+        ).fetchall())
+        face_ids = [r[0] for r in con.execute("SELECT face_id FROM faces ORDER BY face_id").fetchall()]
+    assert scans == {"a1.jpg": 1, "a2.jpg": 1, "a3.jpg": 1, "coffee.jpg": 0, "flat.jpg": 0}
+    assert all(face_id.endswith("-0") for face_id in face_ids)
+    assert all(face_crop_path(settings.cache, face_id).is_file() for face_id in face_ids)

@@ -4,6 +4,7 @@ scanned, save face crops, then place the new faces into persons (stable ids)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,25 +61,34 @@ def run_faces_stage(
         except OSError:
             return None
 
+    def scan(photo_id: int, image) -> list:  # noqa: ANN001 - a PIL image or None
+        found = face_model.detect_and_embed(image) if image is not None else []
+        for n, face in enumerate(found):
+            target = face_crop_path(settings.cache, f"{photo_id}-{n}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            face_crop(image, face, CROP_SIZE).save(target, quality=88)
+        return found
+
     done = 0
-    for batch, images in prefetched(todo, load, 16, threads=1):
-        scans, faces = [], []
-        for (photo_id, _sha, _path), image in zip(batch, images, strict=True):
-            found = face_model.detect_and_embed(image) if image is not None else []
-            scans.append((photo_id, version, len(found)))
-            for n, face in enumerate(found):
-                face_id = f"{photo_id}-{n}"
-                target = face_crop_path(settings.cache, face_id)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                face_crop(image, face, CROP_SIZE).save(target, quality=88)
-                faces.append((face_id, library_id, photo_id, version, *face.box_norm, face.confidence,
-                              np.asarray(face.embedding, np.float32)))
-        _write_scans(store, scans, faces)
-        report.n_scanned += len(batch)
-        report.n_faces += len(faces)
-        done += len(batch)
-        if progress:
-            progress(done, len(todo), batch[-1][2])
+    # The HOG scan (most of the cost) releases the GIL, so settings.faces.threads photos are
+    # scanned side by side; the next batch of thumbnails decodes meanwhile.
+    with ThreadPoolExecutor(max_workers=settings.faces.threads) as pool:
+        for batch, images in prefetched(todo, load, 16, threads=1):
+            results = pool.map(scan, [row[0] for row in batch], images)
+            scans, faces = [], []
+            for (photo_id, _sha, _path), found in zip(batch, results, strict=True):
+                scans.append((photo_id, version, len(found)))
+                faces += [
+                    (f"{photo_id}-{n}", library_id, photo_id, version, *face.box_norm, face.confidence,
+                     np.asarray(face.embedding, np.float32))
+                    for n, face in enumerate(found)
+                ]
+            _write_scans(store, scans, faces)
+            report.n_scanned += len(batch)
+            report.n_faces += len(faces)
+            done += len(batch)
+            if progress:
+                progress(done, len(todo), batch[-1][2])
     report.n_persons, report.reclustered = update_people(store, library_id, version)
     return report
 

@@ -12,6 +12,7 @@ from PIL import Image
 from curation.ingest.decode import thumbnail_path
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def load_thumbnail(cache_dir: Path, sha256: str, size: int, min_side: int = 0) -> Image.Image:
@@ -26,10 +27,11 @@ def load_thumbnail(cache_dir: Path, sha256: str, size: int, min_side: int = 0) -
 
 
 def prefetched(
-    items: Sequence[T], load: Callable[[T], Image.Image | None], batch_size: int, threads: int = 2
-) -> Iterator[tuple[list[T], list[Image.Image | None]]]:
-    """Yield (items, images) batches; the next batch decodes in threads while the caller
-    runs the model on this one (Pillow releases the GIL while decoding)."""
+    items: Sequence[T], load: Callable[[T], R], batch_size: int, threads: int = 2
+) -> Iterator[tuple[list[T], list[R]]]:
+    """Yield (items, loaded) batches; the next batch loads in threads while the caller runs
+    the model on this one (Pillow releases the GIL while decoding and resizing, numpy in
+    most array work, ONNX Runtime and dlib's HOG scan while they run)."""
     batches = [list(items[i : i + batch_size]) for i in range(0, len(items), batch_size)]
     if not batches:
         return

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,18 @@ class _Todo:
                          self.camera_model, self.time_source)  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A photo made ready in a loader thread: the network's input (pixels, or the image for
+    an embedder that takes images only), the clutter content signals, the quality score."""
+
+    item: _Todo
+    image: Image.Image | None
+    pixels: np.ndarray | None
+    signals: Any  # curation.vision.clutter.ContentSignals
+    quality: Any  # curation.vision.quality.QualityScore
+
+
 def run_vision_stage(
     store: Store,
     settings: Settings,
@@ -75,6 +88,8 @@ def run_vision_stage(
     from curation.vision.themes import softmax
     from curation.vision.clutter import ClutterClassifier
     from curation.vision.neardup import NEARDUP_VERSION
+    from curation.vision import transforms
+    from curation.vision.clutter import content_signals
     from curation.vision.quality import QUALITY_VERSION, assess
 
     if embedder is None:
@@ -112,28 +127,45 @@ def run_vision_stage(
     report = VisionReport(model_version=version, clutter_version=clutter_version)
     large = max(settings.ingest.thumb_sizes)
 
-    def load(item: _Todo) -> Image.Image | None:
+    takes_pixels = embedder.takes_pixels
+
+    def load(item: _Todo) -> _Prepared | None:
         # JPEG draft decodes the 1024 px thumbnail at 1/2 scale where it can. With a 384 px
         # minimum the longest side is never below 512 (with 224 a square one came out at
         # 256), so the quality score measures every photo at QUALITY_SIDE = 512.
         try:
-            return load_thumbnail(settings.cache, item.sha256, large, min_side=384)
+            image = load_thumbnail(settings.cache, item.sha256, large, min_side=384)
         except OSError:
             return None
+        # Everything per photo but the network runs here, in the loader threads, while the
+        # network (which releases the GIL) works on the previous batch.
+        return _Prepared(
+            item,
+            None if takes_pixels else image,
+            transforms.preprocess(image, embedder.preprocess_spec) if takes_pixels else None,
+            content_signals(image),
+            assess(image, min(1.0, item.face_area)),
+        )
 
     done = 0
-    for batch, images in prefetched(todo, load, _BATCH):
-        keep = [(item, im) for item, im in zip(batch, images, strict=True) if im is not None]
+    for batch, prepared in prefetched(todo, load, _BATCH):
+        keep = [p for p in prepared if p is not None]
         report.n_missing_thumbnail += len(batch) - len(keep)
         if keep:
-            items = [item for item, _ in keep]
-            pictures = [im for _, im in keep]
-            vectors, logits = embedder.embed_and_logits(pictures)
+            items = [p.item for p in keep]
+            if takes_pixels:
+                out = embedder.predict_pixels(np.stack([p.pixels for p in keep]))
+            else:
+                out = embedder.predict([p.image for p in keep])
+            vectors, logits = out.embeddings, out.logits
+            if logits is None:
+                raise ValueError(f"embedder {embedder.name!r} has no ImageNet logits, which themes need")
             scores = score_themes(logits, faces=np.array([item.n_faces for item in items]))
             probs = softmax(logits)
             themes = top_themes(scores, k=3)
-            verdicts = clutter.predict(vectors, pictures, [item.facts() for item in items])
-            quality = [assess(im, min(1.0, item.face_area)) for item, im in keep]
+            verdicts = clutter.predict(vectors, None, [item.facts() for item in items],
+                                       signals=[p.signals for p in keep])
+            quality = [p.quality for p in keep]
             ids = [item.photo_id for item in items]
             _write(store, version, ids, vectors, scores, probs, themes)
             _write_clutter_quality(store, clutter_version, ids, verdicts, quality)

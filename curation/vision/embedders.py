@@ -81,6 +81,11 @@ class Embedder(ABC):
         return self._loaded
 
     @property
+    def takes_pixels(self) -> bool:
+        """Whether ``predict_pixels`` works (the model implements ``_forward``)."""
+        return type(self)._forward is not Embedder._forward
+
+    @property
     @abstractmethod
     def model_version(self) -> str:
         """Changes whenever the vectors would: ``name@weights-hash+runtime``."""
@@ -103,10 +108,29 @@ class Embedder(ABC):
                 np.zeros((0, 1000), np.float32) if self._has_logits else None,
                 self.model_version,
             )
+        return self._batched(self._predict, images)
+
+    def predict_pixels(self, pixels: np.ndarray) -> EmbeddingBatch:
+        """``predict`` on images already preprocessed, each by
+        ``transforms.preprocess(image, self.preprocess_spec)``, stacked to [N, 3, size, size]
+        float32: the vision stage preprocesses in its loader threads, beside inference."""
+        pixels = np.asarray(pixels, dtype=np.float32)
+        size = self.preprocess_spec.size
+        if pixels.ndim != 4 or pixels.shape[1:] != (3, size, size):
+            raise ValueError(
+                f"{self.name} takes pixels of shape [N, 3, {size}, {size}], got {pixels.shape}; "
+                "make them with transforms.preprocess_batch(images, embedder.preprocess_spec)"
+            )
+        self.load()
+        if not len(pixels):
+            return self.predict([])
+        return self._batched(self._forward, pixels)
+
+    def _batched(self, run: Callable[[Any], tuple[np.ndarray, np.ndarray | None]], items: Any) -> EmbeddingBatch:
         feats: list[np.ndarray] = []
         logits: list[np.ndarray | None] = []
-        for start in range(0, len(images), self.batch_size):
-            f, lg = self._predict(images[start : start + self.batch_size])
+        for start in range(0, len(items), self.batch_size):
+            f, lg = run(items[start : start + self.batch_size])
             feats.append(f)
             logits.append(lg)
         emb = np.concatenate(feats).astype(np.float32, copy=False)
@@ -136,9 +160,13 @@ class Embedder(ABC):
     @abstractmethod
     def _load(self) -> None: ...
 
-    @abstractmethod
     def _predict(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray | None]:
         """One batch -> (pooled features [n, dim] not yet normalised, logits [n, 1000] or None)."""
+        return self._forward(transforms.preprocess_batch(images, self.preprocess_spec))
+
+    def _forward(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The network on one preprocessed batch; models that take pixels implement it."""
+        raise NotImplementedError(f"embedder {self.name!r} does not take preprocessed pixels; use predict()")
 
 
 # ---------------------------------------------------------------- registry
@@ -258,6 +286,7 @@ class EfficientNetLite0Embedder(Embedder):
     dim = 1280
     preprocess_spec = transforms.EFFICIENTNET_LITE
     timm_arch = "tf_efficientnet_lite0"  # TF "same" padding and BN eps 1e-3, as the weights were trained
+    family: ClassVar[str] = "efficientnet_lite0"  # the network and weights, whatever the runtime
 
     def __init__(
         self,
@@ -293,13 +322,18 @@ class EfficientNetLite0Embedder(Embedder):
 
     @property
     def model_version(self) -> str:
-        return f"{self.name}@{self.weights_hash}+{self.backend}"
+        return f"{self.family}@{self.weights_hash}+{self.backend}"
 
     @property
     def onnx_cache_path(self) -> Path | None:
+        """Where the model this embedder runs is kept (with a ``cache_dir``)."""
+        return self._export_cache_path
+
+    @property
+    def _export_cache_path(self) -> Path | None:
         if self.cache_dir is None:
             return None
-        return Path(self.cache_dir) / f"{self.name}-{self.weights_hash}-onnx{_ONNX_EXPORT_VERSION}.onnx"
+        return Path(self.cache_dir) / f"{self.family}-{self.weights_hash}-onnx{_ONNX_EXPORT_VERSION}.onnx"
 
     def _validate_params(self) -> None:
         super()._validate_params()
@@ -345,18 +379,7 @@ class EfficientNetLite0Embedder(Embedder):
         return buf.getvalue()
 
     def _onnx_model_bytes(self) -> bytes:
-        path = self.onnx_cache_path
-        if path is None:
-            return self.export_onnx()
-        if path.is_file():
-            return path.read_bytes()
-        data = self.export_onnx()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Write then rename, so a crash or a concurrent loader never sees half a file.
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as tmp:
-            tmp.write(data)
-        os.replace(tmp.name, path)
-        return data
+        return _cached(self._export_cache_path, self.export_onnx)
 
     def _load(self) -> None:
         if self.backend == "torch":
@@ -371,6 +394,10 @@ class EfficientNetLite0Embedder(Embedder):
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = self.num_threads
         opts.inter_op_num_threads = 1  # one chain of convolutions: nothing to run side by side
+        # Idle workers sleep instead of spinning: the vision stage's loader threads preprocess
+        # the next batch meanwhile, and spinning cost ~20 % more CPU per image on the 2-core
+        # VM for no faster batch (docs/themes.md, "Speed").
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         model = self._onnx_model_bytes()
         try:
             self._session = ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
@@ -383,8 +410,8 @@ class EfficientNetLite0Embedder(Embedder):
 
     # -- inference
 
-    def _predict(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
-        return self.forward(transforms.preprocess_batch(images, self.preprocess_spec))
+    def _forward(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.forward(pixels)
 
     def forward(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The network alone: preprocessed [n, 3, 224, 224] -> (pooled features, logits), not normalised."""
@@ -398,6 +425,73 @@ class EfficientNetLite0Embedder(Embedder):
             return feats.numpy(), logits.numpy()
         feats, logits = self._session.run(["features", "logits"], {"pixels": pixels})
         return feats, logits
+
+
+def _cached(path: Path | None, make: Callable[[], bytes]) -> bytes:
+    """``make()``'s bytes, kept in ``path`` (when given) and read from there next time."""
+    if path is None:
+        return make()
+    if path.is_file():
+        return path.read_bytes()
+    data = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Write then rename, so a crash or a concurrent loader never sees half a file.
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as tmp:
+        tmp.write(data)
+    os.replace(tmp.name, path)
+    return data
+
+
+@register_embedder("efficientnet_lite0_int8")
+class EfficientNetLite0Int8Embedder(EfficientNetLite0Embedder):
+    """The same network with int8 weights and activations, run by ONNX Runtime.
+
+    Static quantisation (QDQ, int8 weights per output channel, uint8 activations with
+    min/max ranges) calibrated on package-shipped photos (``curation/vision/quantize.py``).
+    The first load exports and quantises (~30 s); with a ``cache_dir`` the result is kept
+    there next to the float32 export. The vectors differ a little from float32, so the
+    version differs (``efficientnet_lite0@57934424+onnx-int8-q1``) and an embeddings table
+    never mixes the two; the family (before the ``+``) is the same, so the clutter head
+    trained on float32 vectors accepts them: docs/themes.md has the accuracy of both.
+    """
+
+    def __init__(
+        self,
+        *,
+        weights_path: str | Path | None = None,
+        cache_dir: str | Path | None = None,
+        batch_size: int = 32,
+        num_threads: int = 2,
+    ) -> None:
+        super().__init__(backend="onnx", weights_path=weights_path, cache_dir=cache_dir,
+                         batch_size=batch_size, num_threads=num_threads)
+
+    @property
+    def model_version(self) -> str:
+        from curation.vision.quantize import QUANT_VERSION
+
+        return f"{self.family}@{self.weights_hash}+onnx-int8-q{QUANT_VERSION}"
+
+    @property
+    def onnx_cache_path(self) -> Path | None:
+        from curation.vision.quantize import QUANT_VERSION
+
+        fp32 = self._export_cache_path
+        return None if fp32 is None else fp32.with_name(f"{fp32.stem}-int8q{QUANT_VERSION}.onnx")
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        if self.backend != "onnx":
+            raise ValueError(
+                f"efficientnet_lite0_int8 runs on ONNX Runtime only, got backend={self.backend!r}; "
+                "for torch use create_embedder('efficientnet_lite0', backend='torch')"
+            )
+
+    def _onnx_model_bytes(self) -> bytes:
+        from curation.vision.quantize import quantize_int8
+
+        fp32 = super()._onnx_model_bytes
+        return _cached(self.onnx_cache_path, lambda: quantize_int8(fp32(), self.preprocess_spec))
 
 
 # ---------------------------------------------------------------- optional models
@@ -450,10 +544,9 @@ class ResNet50Embedder(Embedder):
         net.load_state_dict(torch.load(self._path(), map_location="cpu", weights_only=True))
         self._net = net.eval().to(memory_format=torch.channels_last)
 
-    def _predict(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+    def _forward(self, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
-        pixels = transforms.preprocess_batch(images, self.preprocess_spec)
         net = self._net
         with torch.inference_mode():
             x = torch.from_numpy(pixels).contiguous(memory_format=torch.channels_last)
@@ -501,9 +594,8 @@ class ClipEmbedder(Embedder):
         net = open_clip.create_model(self.model_name, pretrained=self.pretrained)
         self._net = net.eval()
 
-    def _predict(self, images: Sequence[Image.Image]) -> tuple[np.ndarray, None]:
+    def _forward(self, pixels: np.ndarray) -> tuple[np.ndarray, None]:
         import torch
 
-        pixels = transforms.preprocess_batch(images, self.preprocess_spec)
         with torch.inference_mode():
             return self._net.encode_image(torch.from_numpy(pixels)).float().numpy(), None
