@@ -1,4 +1,5 @@
-"""Headline numbers a benchmark hands to the suite (``bench/suite.py``).
+"""What the benchmarks share: headline numbers for the suite (``bench/suite.py``), where
+results go, and the machine's description.
 
 A benchmark calls :func:`emit` for each number worth a line in the suite's table; when it
 runs alone (no ``BENCH_SUMMARY`` in the environment) this does nothing.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 from pathlib import Path
 
 
@@ -41,3 +43,14 @@ def results_dir(default: Path) -> Path:
     """Where a benchmark appends its report: ``BENCH_RESULTS`` (the suite's quick runs point
     it at a temporary folder, so smoke numbers never mix with real ones) or ``default``."""
     return Path(os.environ.get("BENCH_RESULTS") or default)
+
+
+def cpu_name() -> str:
+    """The CPU model, for the results files (numbers only compare on the same machine)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import socket
 import statistics
 import tempfile
@@ -25,15 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _summary import cpu_name, emit, results_dir  # noqa: E402
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def _timed(fn, repeats: int) -> float:
@@ -55,7 +47,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--out", type=Path, default=results_dir(Path(__file__).parent / "results"))
     args = parser.parse_args()
 
     import onnxruntime
@@ -78,7 +70,7 @@ def main() -> None:
     n = len(images)
 
     lines = [
-        f"== {datetime.now().isoformat(timespec='minutes')} host {socket.gethostname()}: {_cpu_name()}, {os.cpu_count()} logical CPUs, "
+        f"== {datetime.now().isoformat(timespec='minutes')} host {socket.gethostname()}: {cpu_name()}, {os.cpu_count()} logical CPUs, "
         f"load average at start {os.getloadavg()[0]:.2f}",
         f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, threads {args.threads}, "
         f"batch {args.batch}, {n} thumbnails from {folder} (256 px), median of {args.repeats} runs",
@@ -125,6 +117,12 @@ def main() -> None:
             lines.append(line)
     lines.append(f"load average at end {os.getloadavg()[0]:.2f}")
     lines.append("")
+    rate = {b: n / statistics.median(e2e[b]) for b in models}
+    emit("embeddings (ONNX fp32, the default)", rate["onnx"], "img/s", baseline="eager torch",
+         baseline_value=rate["torch"])  # fmt: skip
+    if "onnx-int8" in rate:
+        emit("embeddings (ONNX int8, opt-in)", rate["onnx-int8"], "img/s", baseline="ONNX fp32",
+             baseline_value=rate["onnx"])  # fmt: skip
     ref_emb, ref_log = outputs["onnx"]
     for b in ("torch", "onnx-int8"):
         emb, log = outputs[b]

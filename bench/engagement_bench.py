@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import socket
 import sys
@@ -49,15 +48,8 @@ FROM per_album
 """
 RAW_SCAN = "SELECT event_type, count(*) AS events, count(DISTINCT user_id) AS users FROM events GROUP BY ALL"
 
+from _summary import cpu_name  # noqa: E402
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def timed_query(run, repeat: int) -> tuple[float, float, int]:
@@ -95,7 +87,7 @@ def main() -> None:
     try:
         say(f"# engagement bench {datetime.now().isoformat(timespec='seconds')}")
         say(
-            f"host {socket.gethostname()}: {cpu_model()}, {os.cpu_count()} cores visible, "
+            f"host {socket.gethostname()}: {cpu_name()}, {os.cpu_count()} cores visible, "
             f"load average {load_before[0]:.1f} at start; Python {sys.version.split()[0]}, DuckDB {duckdb.__version__}"
         )
         say(f"users {args.users:,}, seed {args.seed}, DuckDB threads {args.threads}, best of {args.repeat}")

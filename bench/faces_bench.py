@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import socket
 import tempfile
 import time
@@ -33,15 +32,8 @@ from PIL import Image, ImageOps
 SETS = ("faces", "camera-roll", "camera-roll-large", "demo")
 SUFFIXES = {".jpg", ".jpeg", ".png", ".heic"}
 
+from _summary import cpu_name, emit, results_dir  # noqa: E402
 
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def stage_images(folder: Path, longest_side: int = 1024) -> list[Image.Image]:
@@ -104,13 +96,16 @@ def main() -> None:
     parser.add_argument("--samples", type=Path, default=Settings().samples)
     parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, from {', '.join(SETS)}")
     parser.add_argument("--threads", type=int, default=Settings().faces.threads)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--quick", action="store_true", help="only the demo library (no samples needed)")
+    parser.add_argument("--out", type=Path, default=results_dir(Path(__file__).parent / "results"))
     args = parser.parse_args()
+    if args.quick:
+        args.sets = "demo"
 
     before_model = create_face_model(grayscale=False, verify_crop_px=160).load()
     after_model = create_face_model().load()
     lines = [
-        f"== {datetime.now().isoformat(timespec='minutes')} host {socket.gethostname()}: {_cpu_name()}, "
+        f"== {datetime.now().isoformat(timespec='minutes')} host {socket.gethostname()}: {cpu_name()}, "
         f"{os.cpu_count()} logical CPUs, load average at start {os.getloadavg()[0]:.2f}",
         "before: HOG on colour, CNN check on a 160 px crop, 1 photo at a time | "
         f"after: {after_model.model_version} defaults (HOG on luminance, CNN check on a "
@@ -140,6 +135,8 @@ def main() -> None:
             )
             print(line, flush=True)
             lines.append(line)
+            emit(f"faces on {name} ({n} photos)", n / new_wall, "photos/s", baseline="previous settings",
+                 baseline_value=n / old_wall)  # fmt: skip
     lines.append(f"load average at end {os.getloadavg()[0]:.2f}")
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / f"faces-{socket.gethostname()}.txt"

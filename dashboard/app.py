@@ -21,7 +21,4 @@ def main() -> None:
     ui.run_guarded(page)
 
 
-# Streamlit runs this file as "__main__". The ingest's process pool (spawn) re-runs the main
-# script as "__mp_main__" in every worker it starts: there, do nothing.
-if __name__ != "__mp_main__":
-    main()
+main()

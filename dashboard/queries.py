@@ -164,7 +164,7 @@ def list_libraries(con: duckdb.DuckDBPyConnection) -> list[LibrarySummary]:
 
 
 def library_overview(
-    con: duckdb.DuckDBPyConnection, library: LibrarySummary, *, recent_limit: int = 24
+    con: duckdb.DuckDBPyConnection, library: LibrarySummary, *, recent_limit: int = 12
 ) -> LibraryOverview:
     library_id = library.library_id
     n_photos, n_skipped, n_removed = con.execute(

@@ -7,8 +7,7 @@ in the test and in the page script see the same database.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -26,15 +25,6 @@ _ISOLATED_VARS = (
     "CURATION_ENGAGEMENT__SOURCES", "CURATION_ENGAGEMENT__ROW_LIMIT", "CURATION_ENGAGEMENT__TIME_LIMIT_S",
     "CURATION_ENGAGEMENT__THREADS", "CURATION_ENGAGEMENT__MEMORY_LIMIT",
 )  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def restore_main_module() -> Iterator[None]:
-    """AppTest installs the page script as ``__main__`` and leaves it there; a later spawn
-    process pool in this pytest process would re-run that script in every worker."""
-    main = sys.modules["__main__"]
-    yield
-    sys.modules["__main__"] = main
 
 
 @pytest.fixture
