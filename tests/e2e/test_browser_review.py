@@ -46,6 +46,8 @@ def test_approve_an_album_with_a_changed_title(browser, album_dir: Path) -> None
         page.get_by_text("3 albums").wait_for(timeout=PAGE_TIMEOUT_MS)
         wait_until_idle(page)
         page.locator('[data-testid="stImage"] img').first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        # The gallery's cards arrive one after another: wait for the third before counting.
+        page.get_by_role("button", name="Review", exact=True).nth(2).wait_for(timeout=PAGE_TIMEOUT_MS)
         assert page.get_by_role("button", name="Review", exact=True).count() == 3
         assert_no_exception(page)
         screenshot(page, "memories-gallery")
