@@ -179,6 +179,7 @@ def test_every_page_in_the_browser(browser, ingested_dir: Path) -> None:  # noqa
                 if "server_to_first_page_s" not in timings:
                     timings["server_to_first_page_s"] = time.perf_counter() - timings["_started"]
                 page.locator('[data-testid="stImage"] img').first.wait_for(timeout=PAGE_TIMEOUT_MS)
+                page.locator('[data-testid="stImage"]').nth(11).wait_for(timeout=PAGE_TIMEOUT_MS)
                 assert page.locator('[data-testid="stImage"]').count() == 12  # the 12 latest photos
                 assert page.get_by_text("Family photos").first.is_visible()
             else:
