@@ -27,9 +27,3 @@ class RaySettings(BaseModel):
     vision_num_gpus: float = Field(0.0, ge=0, description="GPUs per embedder actor; 0 runs it on CPU.")
     library_num_cpus: float = Field(1.0, gt=0, description="CPUs per library task (people, events, albums).")
     progress_bars: bool = Field(True, description="Ray Data's progress bars.")
-
-
-def ray_settings(settings: object) -> RaySettings:
-    """``settings.ray`` once the project settings carry it; the defaults until then."""
-    configured = getattr(settings, "ray", None)
-    return configured if isinstance(configured, RaySettings) else RaySettings()

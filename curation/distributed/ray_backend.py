@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from curation.distributed.backends import Backend, register_backend
-from curation.distributed.config import RaySettings, ray_settings
+from curation.distributed.config import RaySettings
 from curation.distributed.parquet import import_parquet, write_library_tables, write_manifest
 from curation.distributed.plan import LibraryPlan, plan_libraries
 from curation.distributed.steps import FacesStep, LibraryTask, VisionStep, finish_library, ingest_batch
@@ -94,7 +94,7 @@ class RayBackend(Backend):
             update["address"] = self.address
         if self.parquet_out is not None:
             update["parquet_out"] = str(self.parquet_out)
-        return (self.config or ray_settings(settings)).model_copy(update=update)
+        return (self.config or settings.ray).model_copy(update=update)
 
 
 def _init(ray: Any, config: RaySettings) -> None:  # noqa: ANN401

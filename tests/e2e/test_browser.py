@@ -113,13 +113,11 @@ def browser():  # noqa: ANN201 - a Playwright Browser
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def ingested_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("e2e")
+def ingest_with_cli(tmp: Path) -> Path:
+    """A generated library ingested as the README does it: `curation run` in its own process
+    (ingest only: the model stages have their own tests). Returns the data folder."""
     data_dir = tmp / "data"
     root = make_library(tmp / "Family photos")
-    # As the README does it: `curation run` in its own process (ingest only: the model stages
-    # have their own tests).
     subprocess.run(
         [sys.executable, "-m", "curation.cli", "run", str(root), "--stages", "ingest"],
         env={**os.environ, "CURATION_DATA_DIR": str(data_dir)},
@@ -128,6 +126,11 @@ def ingested_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
     )
     return data_dir
+
+
+@pytest.fixture(scope="module")
+def ingested_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ingest_with_cli(tmp_path_factory.mktemp("e2e"))
 
 
 def wait_until_idle(page) -> None:  # noqa: ANN001 - a Playwright Page

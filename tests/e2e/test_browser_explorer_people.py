@@ -10,18 +10,14 @@ test-artifacts/screenshots/ (ignored by git).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from test_browser import (  # noqa: F401 - browser is a fixture
     PAGE_TIMEOUT_MS,
-    REPO,
     assert_no_exception,
     browser,
-    make_library,
+    ingest_with_cli,
     screenshot,
     streamlit_app,
     wait_until_idle,
@@ -48,16 +44,7 @@ PLOT_AREA_JS = """() => {
 
 @pytest.fixture(scope="module")
 def explorer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("e2e-explorer")
-    data_dir = tmp / "data"
-    root = make_library(tmp / "Family photos")
-    subprocess.run(
-        [sys.executable, "-m", "curation.cli", "run", str(root), "--stages", "ingest"],
-        env={**os.environ, "CURATION_DATA_DIR": str(data_dir)},
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-    )
+    data_dir = ingest_with_cli(tmp_path_factory.mktemp("e2e-explorer"))
     settings = Settings(data_dir=data_dir)
     store = Store(settings.database)
     add_vision_rows(store)
