@@ -54,3 +54,17 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown CPU"
+
+
+def store_synthetic_photos(con, photos):  # noqa: ANN001, ANN201 - a DuckDB connection, a pandas frame
+    """A generated library's photo rows (``curation.events.synthetic``) as library 1 of a fresh
+    store, so a stage can run on them; returns the frame with ``library_id`` and ``status``."""
+    con.execute("INSERT INTO libraries (root, name) VALUES ('/bench', 'bench')")
+    frame = photos.assign(library_id=1, status="ok")
+    con.register("frame", frame)
+    con.execute(
+        "INSERT INTO photos (photo_id, library_id, rel_path, status, sha256, taken_at, tz_offset_min, "
+        "time_source, time_reliable, lat, lon) SELECT photo_id, library_id, rel_path, status, sha256, "
+        "taken_at, tz_offset_min, time_source, time_reliable, lat, lon FROM frame"
+    )
+    return frame

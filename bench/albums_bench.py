@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _summary import emit, results_dir  # noqa: E402
+from _summary import emit, results_dir, store_synthetic_photos  # noqa: E402
 
 RESULTS = results_dir(Path(__file__).parent / "results")
 TODAY = date(2031, 7, 14)
@@ -181,14 +181,7 @@ def _events_and_albums(args: argparse.Namespace, lines: list[str]) -> None:
         settings = Settings(data_dir=tmp)
         store = Store(settings.database)
         with store.connect() as con:
-            con.execute("INSERT INTO libraries (root, name) VALUES ('/bench', 'bench')")
-            frame = photos.assign(library_id=1, status="ok")
-            con.register("frame", frame)
-            con.execute(
-                "INSERT INTO photos (photo_id, library_id, rel_path, status, sha256, taken_at, tz_offset_min, "
-                "time_source, time_reliable, lat, lon) SELECT photo_id, library_id, rel_path, status, sha256, "
-                "taken_at, tz_offset_min, time_source, time_reliable, lat, lon FROM frame"
-            )
+            frame = store_synthetic_photos(con, photos)
             clutter = frame[["photo_id", "is_clutter"]].assign(model_version="synthetic-clutter@1",
                                                                category="photo", score=0.9)  # fmt: skip
             con.register("clutter", clutter)

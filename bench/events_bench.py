@@ -28,6 +28,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from _summary import store_synthetic_photos  # noqa: E402
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -76,14 +78,7 @@ def main() -> None:
         app_settings = Settings(data_dir=tmp)
         store = Store(app_settings.database)
         with store.connect() as con:
-            con.execute("INSERT INTO libraries (root, name) VALUES ('/bench', 'bench')")
-            frame = photos.assign(library_id=1, status="ok")
-            con.register("frame", frame)
-            con.execute(
-                "INSERT INTO photos (photo_id, library_id, rel_path, status, sha256, taken_at, tz_offset_min, "
-                "time_source, time_reliable, lat, lon) SELECT photo_id, library_id, rel_path, status, sha256, "
-                "taken_at, tz_offset_min, time_source, time_reliable, lat, lon FROM frame"
-            )
+            frame = store_synthetic_photos(con, photos)
             clutter = frame.loc[frame["is_clutter"], ["photo_id"]].assign(
                 model_version="bench@1", category="screenshot", score=0.9, is_clutter=True
             )
