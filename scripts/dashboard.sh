@@ -12,4 +12,5 @@ if [ ! -d "$DEMO" ]; then
     .venv/bin/curation demo-library "$DEMO"
 fi
 .venv/bin/curation run "$DEMO"
-exec .venv/bin/streamlit run dashboard/app.py "$@"
+# `streamlit run dashboard/app.py`, plus warming the first page's imports while the browser loads.
+exec .venv/bin/python -m dashboard "$@"

@@ -1,4 +1,4 @@
-"""The dashboard in a real browser: `streamlit run dashboard/app.py` driven by headless Chromium.
+"""The dashboard in a real browser: `python -m dashboard` (`streamlit run dashboard/app.py`) driven by headless Chromium.
 
 Starts the app in a subprocess on a free port with CURATION_DATA_DIR in tmp (a generated
 library, ingested), visits every page, checks that no exception box shows, and saves a
@@ -68,7 +68,7 @@ def streamlit_app(data_dir: Path, timings: dict[str, float]) -> Iterator[str]:
         env.pop(var, None)
     log = (data_dir.parent / f"streamlit-{port}.log").open("w")
     command = [
-        sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+        sys.executable, "-m", "dashboard",  # `streamlit run dashboard/app.py` + warm imports
         "--server.headless", "true", "--server.port", str(port), "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
     started = time.perf_counter()
