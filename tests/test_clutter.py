@@ -26,6 +26,7 @@ from curation.vision.clutter import (
     FileFacts,
     content_signals,
     fuse,
+    max_filter,
     metadata_priors,
 )
 from curation.vision.train_clutter import (
@@ -107,6 +108,16 @@ def test_signals_do_not_depend_on_resolution() -> None:
     small = big.resize((big.width // 4, big.height // 4), Image.Resampling.LANCZOS)
     a, b = content_signals(big).as_array(), content_signals(small).as_array()
     assert np.allclose(a, b, atol=0.08), (a, b)
+
+
+@pytest.mark.parametrize("size", [3, 5])
+def test_max_filter_is_pils_max_filter(size: int) -> None:
+    """content_signals' numpy window maximum gives PIL's MaxFilter array, edges included."""
+    rng = np.random.default_rng(size)
+    receipt = np.asarray(draw_receipt().convert("L"))
+    for values in (receipt, rng.integers(0, 256, (37, 53), dtype=np.uint8), receipt[:1], receipt[:, :2]):
+        pil = np.asarray(Image.fromarray(values).filter(ImageFilter.MaxFilter(size)))
+        assert np.array_equal(max_filter(values, size), pil)
 
 
 def test_signals_are_bounded_on_any_image() -> None:

@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Self
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 
 class ClutterCategory(StrEnum):
@@ -95,21 +95,38 @@ def _working_image(image: Image.Image) -> Image.Image:
     return rgb.resize(size, Image.Resampling.BILINEAR if scale > 1 else Image.Resampling.BOX)
 
 
+def max_filter(values: np.ndarray, size: int) -> np.ndarray:
+    """The maximum over a size x size window around each pixel, edges repeated outwards:
+    the same array as PIL's ``ImageFilter.MaxFilter(size)`` (a test holds it to that), as
+    2 x size elementwise maxima instead of a rank filter, about 40x faster."""
+    r = size // 2
+    padded = np.pad(values, r, mode="edge")
+    h, w = values.shape
+    rows = padded[:h].copy()
+    for i in range(1, size):
+        np.maximum(rows, padded[i : i + h], out=rows)
+    out = rows[:, :w].copy()
+    for i in range(1, size):
+        np.maximum(out, rows[:, i : i + w], out=out)
+    return out
+
+
 def content_signals(image: Image.Image) -> ContentSignals:
     """Measure :class:`ContentSignals` on an image of any size (a pure function)."""
     work = _working_image(image)
     rgb = np.asarray(work, dtype=np.float32) / 255.0
-    hi = rgb.max(axis=2)
-    lo = rgb.min(axis=2)
+    # Channel max/min as two elementwise maxima: a reduction over a 3-long last axis is
+    # about 20x slower in numpy, and this runs once per photo (same values either way).
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    hi = np.maximum(np.maximum(red, green), blue)
+    lo = np.minimum(np.minimum(red, green), blue)
     sat = np.where(hi > 1e-3, (hi - lo) / np.maximum(hi, 1e-3), 0.0)
     lum = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     gy, gx = np.gradient(lum)
     grad = np.hypot(gx, gy)
     # Local maximum brightness in a 5x5 window: a dark pixel near a bright one is an edge
     # of a stroke; a dark pixel in a dark region (shadow, night sky) is not.
-    local_max = np.asarray(
-        Image.fromarray((lum * 255).astype(np.uint8)).filter(ImageFilter.MaxFilter(5)), dtype=np.float32
-    ) / 255.0
+    local_max = max_filter((lum * 255).astype(np.uint8), 5).astype(np.float32) / 255.0
     quant = (np.asarray(work, dtype=np.uint8) >> 4).astype(np.int32)
     codes = (quant[..., 0] << 8) | (quant[..., 1] << 4) | quant[..., 2]
     counts = np.bincount(codes.ravel(), minlength=4096)
