@@ -182,7 +182,7 @@ def evaluate_all(
     if embedder is None and {EvalTask.THEMES, EvalTask.CLUTTER} & set(chosen):
         from curation.vision import create_embedder
 
-        embedder = create_embedder(settings.embedder, cache_dir=settings.cache / "models")
+        embedder = create_embedder(settings.embedder, cache_dir=settings.model_cache)
     results: dict[str, Any] = {}
     started = time.perf_counter()
     print(f"Evaluating {', '.join(t.value for t in chosen)} on {samples}", file=out)

@@ -8,6 +8,7 @@ secrets. Secrets are ``SecretStr`` and never printed.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -72,6 +73,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(REPO_ROOT / "var", description="Databases, caches, runs.")
     db_path: Path | None = Field(None, description="DuckDB file; default data_dir/curation.duckdb.")
     cache_dir: Path | None = Field(None, description="Thumbnails etc.; default data_dir/cache.")
+    model_cache_dir: Path | None = Field(
+        None,
+        description="Exported ONNX models, named by the weights' hash, so every data_dir shares one "
+        "export; default $XDG_CACHE_HOME/curation-studio/models (~/.cache/curation-studio/models).",
+    )
     samples: Path = Field(
         REPO_ROOT.parent / "shared" / "samples",
         description="Folder of labelled sample photo sets (tests, evaluation).",
@@ -98,6 +104,14 @@ class Settings(BaseSettings):
     @property
     def cache(self) -> Path:
         return self.cache_dir or self.data_dir / "cache"
+
+    @property
+    def model_cache(self) -> Path:
+        """Where exported models are kept. Not under data_dir: the export (a torch import and an
+        ONNX trace, about 12 s) then happens once per machine, not once per database."""
+        if self.model_cache_dir is not None:
+            return self.model_cache_dir
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "curation-studio" / "models"
 
     @property
     def engagement_database(self) -> Path:

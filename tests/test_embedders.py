@@ -26,7 +26,9 @@ from curation.vision import (
     list_embedders,
     register_embedder,
 )
+from curation.settings import Settings
 from curation.vision import embedders as embedders_module
+from curation.vision.embedders import _cached
 from curation.vision import transforms
 from curation.vision.imagenet_classes import class_name
 
@@ -293,6 +295,24 @@ def test_corrupt_cached_export_says_to_delete_it(tmp_path: Path):
     model.onnx_cache_path.write_bytes(b"not an onnx file")
     with pytest.raises(RuntimeError, match="delete it to re-export"):
         model.load()
+
+
+def test_model_cache_is_shared_by_every_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("CURATION_MODEL_CACHE_DIR", raising=False)
+    a, b = Settings(data_dir=tmp_path / "a"), Settings(data_dir=tmp_path / "b")
+    assert a.model_cache == b.model_cache == tmp_path / "xdg" / "curation-studio" / "models"
+    assert a.cache != b.cache  # thumbnails stay per database
+    monkeypatch.setenv("CURATION_MODEL_CACHE_DIR", str(tmp_path / "mine"))
+    assert Settings(data_dir=tmp_path / "a").model_cache == tmp_path / "mine"
+
+
+def test_an_unwritable_model_cache_costs_the_export_not_the_run(tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    made = []
+    assert _cached(blocker / "model.onnx", lambda: made.append(1) or b"onnx bytes") == b"onnx bytes"
+    assert made == [1] and "could not keep the exported model" in caplog.text
 
 
 def test_predict_pixels_matches_predict(onnx_embedder: Embedder, onnx_out, photos: list[Image.Image]):

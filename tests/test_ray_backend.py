@@ -211,8 +211,6 @@ def ray_run(libraries: list[Path], local_run: Store, tmp_path_factory: pytest.Te
     ray = pytest.importorskip("ray")
     data_dir = tmp_path_factory.mktemp("ray")
     settings = _settings(data_dir)
-    # Share the exported ONNX model only (not thumbnails or results): the export takes a while.
-    shutil.copytree(local_run.path.parent / "cache" / "models", settings.cache / "models")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         config = RaySettings(

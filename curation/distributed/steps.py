@@ -150,7 +150,7 @@ class VisionStep:
         from curation.vision.clutter import ClutterClassifier
 
         self.settings = settings
-        self.embedder = (embedder or create_embedder(settings.embedder, cache_dir=settings.cache / "models")).load()
+        self.embedder = (embedder or create_embedder(settings.embedder, cache_dir=settings.model_cache)).load()
         self.clutter = (clutter or ClutterClassifier()).load()
 
     def __call__(self, batch: pa.Table) -> pa.Table:

@@ -93,7 +93,7 @@ def run_vision_stage(
     from curation.vision.quality import QUALITY_VERSION, assess
 
     if embedder is None:
-        embedder = create_embedder(settings.embedder, cache_dir=settings.cache / "models")
+        embedder = create_embedder(settings.embedder, cache_dir=settings.model_cache)
     clutter = (clutter or ClutterClassifier()).load()
     version = embedder.model_version
     # Fail before any work: a head trained on other embeddings would score noise.

@@ -1,7 +1,7 @@
 """Vision models: image embeddings, ImageNet logits and the themes scored from them.
 
     from curation.vision import create_embedder, score_themes, top_themes
-    emb = create_embedder("efficientnet_lite0", cache_dir=settings.cache / "models")
+    emb = create_embedder("efficientnet_lite0", cache_dir=settings.model_cache)
     vectors, logits = emb.embed_and_logits(thumbnails)   # one forward pass
     themes = top_themes(score_themes(logits), k=3)
 

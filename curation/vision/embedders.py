@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import tempfile
 import threading
@@ -31,6 +32,8 @@ from curation.vision.transforms import PreprocessSpec
 
 if TYPE_CHECKING:
     from PIL import Image
+
+log = logging.getLogger(__name__)
 
 Backend = Literal["onnx", "torch"]
 BACKENDS: tuple[Backend, ...] = ("onnx", "torch")
@@ -434,11 +437,14 @@ def _cached(path: Path | None, make: Callable[[], bytes]) -> bytes:
     if path.is_file():
         return path.read_bytes()
     data = make()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename, so a crash or a concurrent loader never sees half a file.
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as tmp:
-        tmp.write(data)
-    os.replace(tmp.name, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename, so a crash or a concurrent loader never sees half a file.
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=path.name, suffix=".tmp", delete=False) as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, path)
+    except OSError as e:  # a read-only or full cache: this run still works, the next exports again
+        log.warning("could not keep the exported model in %s (%s); set CURATION_MODEL_CACHE_DIR", path, e)
     return data
 
 

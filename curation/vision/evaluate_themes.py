@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--backend", choices=("onnx", "torch"), default=None)
     parser.add_argument("--temperature", type=float, default=None)
     args = parser.parse_args(argv)
-    kwargs: dict[str, Any] = {"cache_dir": settings.cache / "models"} if args.embedder == "efficientnet_lite0" else {}
+    kwargs: dict[str, Any] = {"cache_dir": settings.model_cache} if args.embedder == "efficientnet_lite0" else {}
     if args.backend:
         kwargs["backend"] = args.backend
     evaluate_themes(args.samples, create_embedder(args.embedder, **kwargs), temperature=args.temperature)

@@ -732,7 +732,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_HEAD)
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
-    kwargs = {"cache_dir": settings.cache / "models"} if args.embedder == "efficientnet_lite0" else {}
+    kwargs = {"cache_dir": settings.model_cache} if args.embedder == "efficientnet_lite0" else {}
     train(args.samples, create_embedder(args.embedder, **kwargs), out=args.out, seed=args.seed)
     return 0
 
