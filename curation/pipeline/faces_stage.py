@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from curation.pipeline.images import load_thumbnail, prefetched
+from curation.pipeline.writes import BufferedWrites
 from curation.settings import Settings
 from curation.store import Store, table_exists
 
@@ -72,7 +73,7 @@ def run_faces_stage(
     done = 0
     # The HOG scan (most of the cost) releases the GIL, so settings.faces.threads photos are
     # scanned side by side; the next batch of thumbnails decodes meanwhile.
-    with ThreadPoolExecutor(max_workers=settings.faces.threads) as pool:
+    with ThreadPoolExecutor(max_workers=settings.faces.threads) as pool, BufferedWrites(store, _write_scans) as writes:
         for batch, images in prefetched(todo, load, 16, threads=1):
             results = pool.map(scan, [row[0] for row in batch], images)
             scans, faces = [], []
@@ -83,7 +84,7 @@ def run_faces_stage(
                      np.asarray(face.embedding, np.float32))
                     for n, face in enumerate(found)
                 ]
-            _write_scans(store, scans, faces)
+            writes.add(store, scans, faces)
             report.n_scanned += len(batch)
             report.n_faces += len(faces)
             done += len(batch)

@@ -20,6 +20,7 @@ import pandas as pd
 from PIL import Image
 
 from curation.pipeline.images import load_thumbnail, prefetched
+from curation.pipeline.writes import BufferedWrites
 from curation.settings import Settings
 from curation.store import Store
 
@@ -84,8 +85,7 @@ def run_vision_stage(
     clutter=None,  # noqa: ANN001 - a curation.vision.clutter.ClutterClassifier; injected likewise
     progress: ProgressFn | None = None,
 ) -> VisionReport:
-    from curation.vision import create_embedder, score_themes, top_themes
-    from curation.vision.themes import softmax
+    from curation.vision import create_embedder
     from curation.vision.clutter import ClutterClassifier
     from curation.vision.neardup import NEARDUP_VERSION
     from curation.vision import transforms
@@ -147,33 +147,16 @@ def run_vision_stage(
             assess(image, min(1.0, item.face_area)),
         )
 
+    def write(ids, vectors, scores, probs, themes, verdicts, quality) -> None:  # noqa: ANN001
+        _write(store, version, ids, vectors, scores, probs, themes)
+        _write_clutter_quality(store, clutter_version, ids, verdicts, quality)
+
     done = 0
-    for batch, prepared in prefetched(todo, load, _BATCH):
-        keep = [p for p in prepared if p is not None]
-        report.n_missing_thumbnail += len(batch) - len(keep)
-        if keep:
-            items = [p.item for p in keep]
-            if takes_pixels:
-                out = embedder.predict_pixels(np.stack([p.pixels for p in keep]))
-            else:
-                out = embedder.predict([p.image for p in keep])
-            vectors, logits = out.embeddings, out.logits
-            if logits is None:
-                raise ValueError(f"embedder {embedder.name!r} has no ImageNet logits, which themes need")
-            scores = score_themes(logits, faces=np.array([item.n_faces for item in items]))
-            probs = softmax(logits)
-            themes = top_themes(scores, k=3)
-            verdicts = clutter.predict(vectors, None, [item.facts() for item in items],
-                                       signals=[p.signals for p in keep])
-            quality = [p.quality for p in keep]
-            ids = [item.photo_id for item in items]
-            _write(store, version, ids, vectors, scores, probs, themes)
-            _write_clutter_quality(store, clutter_version, ids, verdicts, quality)
-            report.n_embedded += len(keep)
-            report.n_clutter += sum(v.is_clutter for v in verdicts)
-        done += len(batch)
-        if progress:
-            progress(done, len(todo), batch[-1].rel_path)
+    with BufferedWrites(store, write) as writes:
+        for batch, prepared in prefetched(todo, load, _BATCH):
+            done += _run_batch(batch, prepared, embedder, clutter, report, writes)
+            if progress:
+                progress(done, len(todo), batch[-1].rel_path)
     if report.n_missing_thumbnail:
         log.warning("%d photos had no cached thumbnail; re-run ingest", report.n_missing_thumbnail)
     if report.n_embedded or _near_duplicates_stale(store, library_id):
@@ -184,6 +167,33 @@ def run_vision_stage(
         ).fetchone()
     report.n_dup_groups, report.n_in_dup_groups = int(row[0]), int(row[1])
     return report
+
+
+def _run_batch(batch, prepared, embedder, clutter, report: VisionReport, writes: BufferedWrites) -> int:  # noqa: ANN001
+    """The network, themes and clutter for one loaded batch; the rows go to ``writes``."""
+    from curation.vision import score_themes, top_themes
+    from curation.vision.themes import softmax
+
+    keep = [p for p in prepared if p is not None]
+    report.n_missing_thumbnail += len(batch) - len(keep)
+    if keep:
+        items = [p.item for p in keep]
+        if embedder.takes_pixels:
+            out = embedder.predict_pixels(np.stack([p.pixels for p in keep]))
+        else:
+            out = embedder.predict([p.image for p in keep])
+        vectors, logits = out.embeddings, out.logits
+        if logits is None:
+            raise ValueError(f"embedder {embedder.name!r} has no ImageNet logits, which themes need")
+        scores = score_themes(logits, faces=np.array([item.n_faces for item in items]))
+        verdicts = clutter.predict(vectors, None, [item.facts() for item in items],
+                                   signals=[p.signals for p in keep])  # fmt: skip
+        ids = [item.photo_id for item in items]
+        writes.add(ids, vectors, scores, softmax(logits), top_themes(scores, k=3), verdicts,
+                   [p.quality for p in keep])  # fmt: skip
+        report.n_embedded += len(keep)
+        report.n_clutter += sum(v.is_clutter for v in verdicts)
+    return len(batch)
 
 
 def _write(store, version, ids, vectors, scores, probs, themes) -> None:  # noqa: ANN001
