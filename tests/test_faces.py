@@ -35,6 +35,7 @@ from curation.faces.evaluate import (
     single_person_identity,
 )
 from curation.faces.people import FaceObservation, PeopleIndex
+from curation.settings import FaceSettings, Settings
 
 # Eileen Collins' face in skimage's 512x512 astronaut photo (measured once by hand).
 ASTRONAUT_FACE_CENTRE = (221, 121)
@@ -113,6 +114,21 @@ def test_detection_scale_makes_the_smallest_face_fill_the_window(longest, expect
     scale = detection_scale(longest, window_px=80, min_face_fraction=0.04, min_face_px=40,
                             max_scale=4)
     assert scale == pytest.approx(expected)
+
+
+def test_min_face_fraction_setting_trades_small_faces_for_speed(astronaut: Image.Image) -> None:
+    """The astronaut shrunk into a wide photo: her face is ~4.5 % of the longest side. The
+    default looks for faces down to 4 % and finds it; settings.faces.min_face_fraction = 0.08
+    scans at 1x, where the 80 px HOG window cannot see a ~46 px face."""
+    wide = Image.new("RGB", (1024, 680), (128, 128, 128))
+    wide.paste(astronaut.resize((256, 256), Image.Resampling.LANCZOS), (600, 300))
+    default = create_face_model(**Settings().faces.model_options())
+    coarse = create_face_model(**Settings(faces=FaceSettings(min_face_fraction=0.08)).faces.model_options())
+    (face,) = default.detect_and_embed(wide)
+    assert 0.04 < face.width / 1024 < 0.06
+    assert coarse.detect_and_embed(wide) == []
+    assert default.model_version == "dlib_resnet/resnet_v1/jitter1"  # libraries scanned before keep theirs
+    assert coarse.model_version == "dlib_resnet/resnet_v1/jitter1/minface0.08"
 
 
 def test_astronaut_has_one_face_where_it_should(astronaut_faces: list[Face]) -> None:

@@ -124,7 +124,7 @@ class FacesStep:
         from curation.faces import create_face_model
 
         self.settings = settings
-        self.face_model = (face_model or create_face_model()).load()
+        self.face_model = (face_model or create_face_model(**settings.faces.model_options())).load()
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         from curation.pipeline.faces_stage import run_faces_stage

@@ -40,6 +40,7 @@ _CNN_WINDOW_PX = 40  # the MMOD model finds faces down to about 40 px
 # (face ~50 px) costs half as much but lost 12 of 32 real faces in camera-roll/.
 _VERIFY_CROP_PX = 160
 _GREY_HOG_THRESHOLD = -0.1
+DEFAULT_MIN_FACE_FRACTION = 0.04  # settings.faces.min_face_fraction
 
 
 class DetectorKind(StrEnum):
@@ -179,7 +180,7 @@ class DlibResNetFaceModel(FaceModel):
         detector: DetectorKind | str = DetectorKind.HOG,
         min_confidence: float | None = None,
         verify_below: float | None = 0.5,
-        min_face_fraction: float = 0.04,
+        min_face_fraction: float = DEFAULT_MIN_FACE_FRACTION,
         min_face_px: float = 40.0,
         max_scale: float = 4.0,
         num_jitters: int = 1,
@@ -202,7 +203,12 @@ class DlibResNetFaceModel(FaceModel):
 
     @property
     def model_version(self) -> str:
-        return f"{self.name}/resnet_v1/jitter{self.num_jitters}"
+        version = f"{self.name}/resnet_v1/jitter{self.num_jitters}"
+        # Another smallest face finds other faces: say so, so stored faces of the two settings
+        # are never mixed (the default keeps the version libraries were scanned with).
+        if self.min_face_fraction != DEFAULT_MIN_FACE_FRACTION:
+            version += f"/minface{self.min_face_fraction:g}"
+        return version
 
     def _validate(self) -> DetectorKind:
         try:

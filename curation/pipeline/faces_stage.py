@@ -44,7 +44,7 @@ def run_faces_stage(
 ) -> FacesReport:
     from curation.faces import create_face_model, face_crop
 
-    face_model = face_model or create_face_model()
+    face_model = face_model or create_face_model(**settings.faces.model_options())
     version = face_model.model_version
     report = FacesReport(model_version=version)
     with store.connect() as con:
