@@ -7,7 +7,7 @@
 Without ``--library`` it builds (once, cached under var/bench/) the large generated library of
 ``curation.demo.large``: real package photos cut into camera-sized variants with sensor-like
 grain, on a ten-year timeline with trips, bursts, screenshots and receipts. Then it runs
-``curation run`` (every stage, default settings, a fresh database) in this process and prints
+``curation run`` (every stage, default settings unless ``--min-face-fraction``, a fresh database) in this process and prints
 each stage's wall time, CPU time (all threads) and photos/s, the total against the 5-minute
 target and the peak resident memory against 4 GiB. ``--profile N`` adds the N functions with
 the most cumulative time (cProfile, which slows Python code, so take times from a run without
@@ -45,6 +45,8 @@ def main() -> None:
     parser.add_argument("--megapixels", type=float, default=3.0, help="photo size of the generated library")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the top N functions (cProfile)")
     parser.add_argument("--keep", type=Path, help="keep the data folder (database, thumbnails) here")
+    parser.add_argument("--min-face-fraction", type=float, help="faces.min_face_fraction (default: the "
+                        "setting's, 0.04; 0.06 is the faster scan, see docs/faces.md)")  # fmt: skip
     parser.add_argument("--no-save", action="store_true", help="print only")
     args = parser.parse_args()
 
@@ -67,6 +69,12 @@ def main() -> None:
     if args.keep and data.exists():
         shutil.rmtree(data)
     settings = Settings(data_dir=data)
+    if args.min_face_fraction is not None:
+        settings.faces.min_face_fraction = args.min_face_fraction
+    default_faces = type(settings.faces)().min_face_fraction
+    faces_setting = f"faces.min_face_fraction {settings.faces.min_face_fraction:g}" + (
+        " (default)" if settings.faces.min_face_fraction == default_faces else " (not the default)"
+    )
     load = os.getloadavg()[0]
     profiler = cProfile.Profile() if args.profile else None
     done = {"stage": None, "n": 0}
@@ -91,7 +99,8 @@ def main() -> None:
         f"({len(os.sched_getaffinity(0))} cores), Python {platform.python_version()}, load average before {load:.2f}"
         + (" (cProfile on: times inflated)" if profiler else ""),
         f"# library: {library} ({n} photos, {size_mb / max(n, 1):.2f} MB/photo on average); all stages, "
-        "default settings, fresh database, models loaded in the run",
+        f"{faces_setting}, fresh database, models loaded in the run (the exported ONNX model comes "
+        "from the per-machine model cache)",
         f"{'stage':8s} {'wall s':>8s} {'CPU s':>8s} {'CPU ms/photo':>13s} {'photos/s':>9s}",
     ]
     for stage in ALL_STAGES:
