@@ -4,7 +4,8 @@ The same as ``streamlit run dashboard/app.py``, plus one thing: once the server 
 while the browser loads the page's JavaScript (a second or two in which the server has nothing
 to do), a background thread imports what the first page needs (the settings, DuckDB, numpy and
 PIL for the thumbnails). The first script run then finds them loaded
-(bench/dashboard_startup_bench.py measures both ways).
+(bench/dashboard_startup_bench.py measures both ways), and Streamlit's first-element check has
+already run (:func:`check_direct_execution`).
 
 The thread waits for the server: imports hold the GIL, so importing while Streamlit starts
 would only slow the start. It imports no module that imports Streamlit, so it never races
@@ -59,6 +60,25 @@ def warm_imports(modules: tuple[str, ...] = WARM_IMPORTS, *, wait_s: float = 60.
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - an optimisation only: the page reports its own errors
             return
+    check_direct_execution()
+
+
+def check_direct_execution() -> None:
+    """Run Streamlit's once-per-process "not started with streamlit run?" check now.
+
+    The first element a script draws triggers it, and it calls ``inspect.stack()``, which maps
+    every frame to its module by resolving the path of every module loaded (about a thousand
+    by then): 0.1-0.2 s of the first page, spent here instead while the server waits. Same
+    check, same outcome (the runtime exists, so it prints nothing); a Streamlit without it
+    makes this a no-op.
+    """
+    module = sys.modules.get("streamlit.delta_generator")
+    check = getattr(module, "_maybe_print_use_warning", None)
+    if callable(check):
+        try:
+            check()
+        except Exception:  # noqa: BLE001 - an optimisation only
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,3 +52,27 @@ def test_warm_imports_load_the_first_page_modules_once_the_server_is_up() -> Non
         "print(all(m in sys.modules for m in WARM_IMPORTS) and 'streamlit' not in sys.modules)\n"
     )
     assert run_python(code) == "True"
+
+
+def test_streamlits_first_element_check_runs_in_the_warm_thread() -> None:
+    """Streamlit's once-per-process direct-execution check (inspect.stack over every loaded
+    module) runs while the server waits, so the first page does not pay for it."""
+    code = FAKE_RUNTIME + (
+        "calls = []\n"
+        "dg = types.ModuleType('streamlit.delta_generator')\n"
+        "dg._maybe_print_use_warning = lambda: calls.append('checked')\n"
+        "sys.modules['streamlit.delta_generator'] = dg\n"
+        "from dashboard.__main__ import warm_imports\n"
+        "start()\n"
+        "warm_imports(('json',), wait_s=5)\n"
+        "print(calls)\n"
+    )
+    assert run_python(code) == "['checked']"
+
+
+def test_the_real_streamlit_still_has_the_check() -> None:
+    """The check is a private Streamlit function: if an upgrade removes it, warming it is a
+    no-op, and this test says the start-up win is gone."""
+    from streamlit import delta_generator
+
+    assert callable(getattr(delta_generator, "_maybe_print_use_warning", None))
