@@ -9,8 +9,7 @@ from and writes them to the store, and ``curation.titles`` writes their titles.
 Importing this package reads no file and loads no model.
 """
 
-import importlib
-from typing import Any
+from curation.lazy import lazy_exports
 
 # Lazy exports (PEP 562): `curation.settings` imports AlbumSettings, and loading the
 # settings must stay cheap (the dashboard's start-up).
@@ -44,11 +43,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'curation.albums' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"curation.albums.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

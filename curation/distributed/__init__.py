@@ -5,8 +5,7 @@ Results of a distributed run are Parquet files partitioned by library, loaded in
 store by ``import_parquet`` (docs/scale.md).
 """
 
-import importlib
-from typing import Any
+from curation.lazy import lazy_exports
 
 # Lazy exports (PEP 562): `curation.settings` imports RaySettings, and the settings must
 # not pull the store, pyarrow or Ray into every process (the dashboard's start-up).
@@ -18,11 +17,7 @@ _EXPORTS = {
 }  # fmt: skip
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'curation.distributed' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"curation.distributed.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = sorted(_EXPORTS)

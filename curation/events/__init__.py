@@ -8,8 +8,7 @@ first use. See docs/events.md.
     result.events, result.trips, result.photo_events, result.exclusions, result.home
 """
 
-import importlib
-from typing import Any
+from curation.lazy import lazy_exports
 
 # Lazy exports (PEP 562): `curation.settings` imports EventSettings, and the settings
 # must not pull pandas and the geocoder into every process (the dashboard's start-up).
@@ -28,11 +27,7 @@ _EXPORTS = {
 }  # fmt: skip
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'curation.events' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"curation.events.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

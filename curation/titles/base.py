@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from curation.albums.records import AlbumFacts
+from curation.registry import Registry
 from curation.titles.lexicon import Language
 
 
@@ -77,34 +78,25 @@ class TitleGenerator(ABC):
     def generate(self, facts: AlbumFacts, language: Language) -> TitleResult: ...
 
 
-_REGISTRY: dict[str, type[TitleGenerator]] = {}
+_REGISTRY: Registry[type[TitleGenerator]] = Registry(
+    "title generator",
+    error=UnknownTitleGeneratorError,
+    hint="Set CURATION_TITLE_GENERATOR to one of them, or register a new one with @register_title_generator.",
+)
 
 
 def register_title_generator(name: str) -> Callable[[type[TitleGenerator]], type[TitleGenerator]]:
-    def register(cls: type[TitleGenerator]) -> type[TitleGenerator]:
-        if name in _REGISTRY:
-            raise ValueError(f"a title generator is already registered as {name!r}: {_REGISTRY[name].__qualname__}")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return register
+    return _REGISTRY.register(name)
 
 
 def list_title_generators() -> list[str]:
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def create_title_generator(name: str, settings: Any = None, **kwargs: Any) -> TitleGenerator:  # noqa: ANN401
     """The generator registered as ``name``: from ``settings`` (curation.settings.Settings)
     when given, else built with ``kwargs``."""
-    try:
-        cls = _REGISTRY[name]
-    except KeyError:
-        raise UnknownTitleGeneratorError(
-            f"unknown title generator {name!r}; valid names: {', '.join(list_title_generators())}. "
-            "Set CURATION_TITLE_GENERATOR to one of them, or register a new one with @register_title_generator."
-        ) from None
+    cls = _REGISTRY[name]
     if settings is not None and not kwargs:
         return cls.from_settings(settings)
     return cls(**kwargs)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 import numpy as np
 
+from curation.registry import Registry
 from curation.vision import transforms
 from curation.vision.transforms import PreprocessSpec
 
@@ -174,33 +175,24 @@ class Embedder(ABC):
 
 # ---------------------------------------------------------------- registry
 
-_REGISTRY: dict[str, type[Embedder]] = {}
+_REGISTRY: Registry[type[Embedder]] = Registry(
+    "embedder",
+    error=UnknownModelError,
+    hint="Set CURATION_EMBEDDER to one of them, or register a new one with @register_embedder.",
+)
 
 
 def register_embedder(name: str) -> Callable[[type[Embedder]], type[Embedder]]:
-    def register(cls: type[Embedder]) -> type[Embedder]:
-        if name in _REGISTRY:
-            raise ValueError(f"an embedder is already registered as {name!r}: {_REGISTRY[name].__qualname__}")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return register
+    return _REGISTRY.register(name)
 
 
 def list_embedders() -> list[str]:
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def create_embedder(name: str, **kwargs: Any) -> Embedder:
     """Build (not load) the embedder registered as ``name``; ``kwargs`` go to its constructor."""
-    try:
-        cls = _REGISTRY[name]
-    except KeyError:
-        raise UnknownModelError(
-            f"unknown embedder {name!r}; valid names: {', '.join(list_embedders())}. "
-            f"Set CURATION_EMBEDDER to one of them, or register a new one with @register_embedder."
-        ) from None
+    cls = _REGISTRY[name]
     return cls(**kwargs)
 
 
