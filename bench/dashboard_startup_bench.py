@@ -27,16 +27,16 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from dashboard.process import free_port, stop, wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "dashboard-startup-vm.txt"
@@ -80,12 +80,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -126,18 +120,7 @@ def measure(browser, target: Target, data_dir: Path, log: Path) -> Sample:  # no
         started = time.perf_counter()
         server = subprocess.Popen(command, cwd=target.cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
-            while True:
-                if server.poll() is not None:
-                    raise RuntimeError(f"streamlit exited with {server.returncode}:\n{log.read_text()[-2000:]}")
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    pass
-                if time.perf_counter() - started > TIMEOUT_S:
-                    raise RuntimeError(f"streamlit did not answer in {TIMEOUT_S} s:\n{log.read_text()[-2000:]}")
-                time.sleep(0.02)
+            wait_until_healthy(url, server, log, timeout_s=TIMEOUT_S, poll_s=0.02)
             healthy = time.perf_counter() - started
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             try:
@@ -150,12 +133,7 @@ def measure(browser, target: Target, data_dir: Path, log: Path) -> Sample:  # no
             finally:
                 page.close()
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
     return Sample(healthy, done, cpu)
 
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +22,7 @@ from PIL import Image
 
 from curation.pipeline.runner import ALL_STAGES
 from dashboard.navigation import PAGES
+from dashboard.process import ServerFailed, free_port, stop, wait_until_healthy
 from dashboard.runs import stage_label
 
 pytestmark = pytest.mark.browser
@@ -54,12 +53,6 @@ def make_library(root: Path, n: int = 14) -> Path:
     return root
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def streamlit_app(data_dir: Path, timings: dict[str, float]) -> Iterator[str]:
     port = free_port()
@@ -75,29 +68,15 @@ def streamlit_app(data_dir: Path, timings: dict[str, float]) -> Iterator[str]:
     server = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"streamlit exited with {server.returncode}:\n{Path(log.name).read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.perf_counter() - started > START_TIMEOUT_S:
-                tail = Path(log.name).read_text()[-3000:]
-                pytest.fail(f"streamlit did not answer in {START_TIMEOUT_S} s:\n{tail}")
-            time.sleep(0.1)
+        try:
+            wait_until_healthy(url, server, Path(log.name), timeout_s=START_TIMEOUT_S, poll_s=0.1)
+        except ServerFailed as exc:
+            pytest.fail(str(exc))
         timings["server_healthy_s"] = time.perf_counter() - started
         timings["_started"] = started
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
         log.close()
 
 
