@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def emit(
@@ -68,3 +71,15 @@ def store_synthetic_photos(con, photos):  # noqa: ANN001, ANN201 - a DuckDB conn
         "taken_at, tz_offset_min, time_source, time_reliable, lat, lon FROM frame"
     )
     return frame
+
+
+def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    """(best wall seconds of ``repeat`` runs, the CPU seconds of that run in this process, its result)."""
+    best, best_cpu, best_out = float("inf"), 0.0, None
+    for _ in range(repeat):
+        start, cpu = time.perf_counter(), time.process_time()
+        out = fn()
+        wall = time.perf_counter() - start
+        if wall < best:
+            best, best_cpu, best_out = wall, time.process_time() - cpu, out
+    return best, best_cpu, best_out

@@ -33,22 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-from _summary import emit, results_dir, store_synthetic_photos  # noqa: E402
+from _summary import best_of, emit, results_dir, store_synthetic_photos  # noqa: E402
 
 RESULTS = results_dir(Path(__file__).parent / "results")
 TODAY = date(2031, 7, 14)
 
-
-def _best(fn, repeat: int) -> tuple[float, float, object]:  # noqa: ANN001
-    """(best wall seconds, CPU seconds of that run, result)."""
-    best, best_cpu, best_out = float("inf"), 0.0, None
-    for _ in range(repeat):
-        start, cpu = time.perf_counter(), time.process_time()
-        out = fn()
-        wall = time.perf_counter() - start
-        if wall < best:
-            best, best_cpu, best_out = wall, time.process_time() - cpu, out
-    return best, best_cpu, best_out
 
 
 def _albums_alone(args: argparse.Namespace, lines: list[str]) -> None:
@@ -68,7 +57,7 @@ def _albums_alone(args: argparse.Namespace, lines: list[str]) -> None:
         f"{len(library.trips)} trips, {len(library.persons)} persons, {int(p.is_clutter.sum())} clutter, "
         f"{int((p.dup_group >= 0).sum())} in bursts, {args.dim}-d embeddings; generated in {gen_s:.1f} s"
     )
-    build_s, build_cpu, albums = _best(lambda: build_albums(library, today=TODAY), args.repeat)
+    build_s, build_cpu, albums = best_of(lambda: build_albums(library, today=TODAY), args.repeat)
     lines.append(f"{'build_albums on the inputs (pure)':52s} {build_s:6.2f} s  (CPU {build_cpu:.2f} s)  "
                  f"{len(albums)} albums")  # fmt: skip
 
@@ -88,7 +77,7 @@ def _albums_alone(args: argparse.Namespace, lines: list[str]) -> None:
             f"(CPU {time.process_time() - cpu:.2f} s)  {cold.n_vectors_projected} vectors projected"
         )
         lines.append("  steps: " + ", ".join(f"{k} {v:.2f}" for k, v in cold.seconds.items()))
-        warm_s, warm_cpu, warm = _best(lambda: run_albums_stage(store, settings, 1, today=TODAY), args.repeat)
+        warm_s, warm_cpu, warm = best_of(lambda: run_albums_stage(store, settings, 1, today=TODAY), args.repeat)
         lines.append(f"{'whole stage, warm: read + build + titles + write':52s} {warm_s:6.2f} s  "
                      f"(CPU {warm_cpu:.2f} s)  {warm.n_albums} albums {warm.by_kind}")  # fmt: skip
         lines.append("  steps of the best warm run: " + ", ".join(f"{k} {v:.2f}" for k, v in warm.seconds.items()))
@@ -192,8 +181,8 @@ def _events_and_albums(args: argparse.Namespace, lines: list[str]) -> None:
                      f"generated in {gen_s:.1f} s; albums cache projected once before timing")  # fmt: skip
         run_events_stage(store, settings, 1)  # warm-up: GeoNames and holidays load once per process
         run_albums_stage(store, settings, 1, today=TODAY)  # fills the album_vectors cache
-        events_s, events_cpu, events = _best(lambda: run_events_stage(store, settings, 1), args.repeat)
-        albums_s, albums_cpu, albums = _best(lambda: run_albums_stage(store, settings, 1, today=TODAY), args.repeat)
+        events_s, events_cpu, events = best_of(lambda: run_events_stage(store, settings, 1), args.repeat)
+        albums_s, albums_cpu, albums = best_of(lambda: run_albums_stage(store, settings, 1, today=TODAY), args.repeat)
         lines.append(f"{'events stage (warm process)':52s} {events_s:6.2f} s  (CPU {events_cpu:.2f} s)  "
                      f"{getattr(events, 'n_events', '?')} events, {getattr(events, 'n_trips', '?')} trips")  # fmt: skip
         lines.append(f"{'albums stage on those events (warm cache)':52s} {albums_s:6.2f} s  (CPU {albums_cpu:.2f} s)  "

@@ -28,21 +28,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from _summary import store_synthetic_photos  # noqa: E402
+from _summary import best_of, store_synthetic_photos  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 
-
-def _best(fn, repeat: int) -> tuple[float, float, object]:  # noqa: ANN001
-    """Best wall time, the CPU time of that run (this process), and its result."""
-    best, cpu, out = float("inf"), 0.0, None
-    for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        result = fn()
-        wall = time.perf_counter() - start
-        if wall < best:
-            best, cpu, out = wall, time.process_time() - start_cpu, result
-    return best, cpu, out
 
 
 def main() -> None:
@@ -67,11 +56,11 @@ def main() -> None:
     photos = library.photos
     gen_s = time.perf_counter() - start
 
-    geonames_s, geonames_cpu, _ = _best(default_rgeocoder, 1)
-    holidays_s, holidays_cpu, _ = _best(lambda: HolidayCalendar().holiday("PT", [datetime(2024, 12, 25).date()]), 1)
+    geonames_s, geonames_cpu, _ = best_of(default_rgeocoder, 1)
+    holidays_s, holidays_cpu, _ = best_of(lambda: HolidayCalendar().holiday("PT", [datetime(2024, 12, 25).date()]), 1)
 
     settings = EventSettings()
-    build_s, build_cpu, result = _best(lambda: build_events(photos, settings), args.repeat)
+    build_s, build_cpu, result = best_of(lambda: build_events(photos, settings), args.repeat)
 
     tmp = Path(tempfile.mkdtemp(prefix="events-bench-"))
     try:
@@ -87,12 +76,12 @@ def main() -> None:
                 "INSERT INTO photo_clutter (photo_id, model_version, category, score, is_clutter) "
                 "SELECT photo_id, model_version, category, score, is_clutter FROM clutter"
             )
-        stage_s, stage_cpu, report = _best(lambda: run_events_stage(store, app_settings, 1), args.repeat)
+        stage_s, stage_cpu, report = best_of(lambda: run_events_stage(store, app_settings, 1), args.repeat)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
     geo = photos[photos["lat"].notna()]
-    per_photo_s, per_photo_cpu, _ = _best(
+    per_photo_s, per_photo_cpu, _ = best_of(
         lambda: GeoNamesPlaces().lookup(geo["lat"].to_numpy(), geo["lon"].to_numpy(), fold=False), 1
     )
 
