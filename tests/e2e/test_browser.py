@@ -113,9 +113,11 @@ def ingested_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def wait_until_idle(page) -> None:  # noqa: ANN001 - a Playwright Page
-    """Until the script has finished: Streamlit shows a "running" widget while it runs."""
+    """Until the script has finished and the page is drawn: Streamlit shows a "running" widget
+    while the script runs, and a grey skeleton for each element whose code the browser is still
+    loading (metric cards, radios, images: each kind loads on first use after a page load)."""
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"], [data-testid=\"stSkeleton\"]')",
         timeout=PAGE_TIMEOUT_MS,
     )
 
