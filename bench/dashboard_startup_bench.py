@@ -36,15 +36,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from dashboard.process import free_port, stop, wait_until_healthy
+from dashboard.process import CHROMIUM, CHROMIUM_ARGS, free_port, stop, wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "dashboard-startup-vm.txt"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 TIMEOUT_S = 120
 
 FLOOR_APP = """import streamlit as st

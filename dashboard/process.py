@@ -1,8 +1,10 @@
-"""Running the dashboard as a server process: a free port, waiting for it, stopping it.
+"""Running the dashboard as a server process: a free port, waiting for it, stopping it, and
+the headless Chromium that drives it.
 
 Shared by the browser tests (tests/e2e/) and the start-up benchmark
-(bench/dashboard_startup_bench.py), which both start ``python -m dashboard`` on a free port
-and must tell "not up yet" from "crashed" from "hung". No Streamlit import.
+(bench/dashboard_startup_bench.py), which both start ``python -m dashboard`` on a free port,
+must tell "not up yet" from "crashed" from "hung", and open it in the same browser. No
+Streamlit import.
 """
 
 from __future__ import annotations
@@ -12,6 +14,14 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
+
+
+# Debian's chromium (scripts/test.sh installs it), for Playwright's executable_path.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
 
 
 class ServerFailed(RuntimeError):

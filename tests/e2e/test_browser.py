@@ -22,18 +22,13 @@ from PIL import Image
 
 from curation.pipeline.runner import ALL_STAGES
 from dashboard.navigation import PAGES
-from dashboard.process import ServerFailed, free_port, stop, wait_until_healthy
+from dashboard.process import CHROMIUM, CHROMIUM_ARGS, ServerFailed, free_port, stop, wait_until_healthy
 from dashboard.runs import stage_label
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "test-artifacts" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 START_TIMEOUT_S = 90
 PAGE_TIMEOUT_MS = 120_000  # shared CI machines can be very slow
 
