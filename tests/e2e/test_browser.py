@@ -171,18 +171,16 @@ def test_every_page_in_the_browser(browser, ingested_dir: Path) -> None:  # noqa
         page.locator('[data-testid="stImage"] img').first.wait_for(timeout=PAGE_TIMEOUT_MS)
         wait_until_idle(page)
         assert page.locator('[data-testid="stDataFrame"]').count() == 0
-        page.get_by_role("tab", name="Issues (1)").click()
-        page.get_by_text("1 of 1 issues shown.").wait_for(timeout=PAGE_TIMEOUT_MS)
-        page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=PAGE_TIMEOUT_MS)
-        wait_until_idle(page)
-        assert_no_exception(page)
-        screenshot(page, "libraries-issues")
-        page.get_by_role("tab", name="Run history (1)").click()
-        page.get_by_text("Run history (1)").wait_for(timeout=PAGE_TIMEOUT_MS)
-        page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=PAGE_TIMEOUT_MS)
-        wait_until_idle(page)
-        assert_no_exception(page)
-        screenshot(page, "libraries-runs")
+        for tab, shown, shot in (
+            ("Issues (1)", "1 of 1 issues shown.", "libraries-issues"),
+            ("Run history (1)", "Run history (1)", "libraries-runs"),
+        ):
+            page.get_by_role("tab", name=tab).click()
+            page.get_by_text(shown).wait_for(timeout=PAGE_TIMEOUT_MS)
+            page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=PAGE_TIMEOUT_MS)
+            wait_until_idle(page)
+            assert_no_exception(page)
+            screenshot(page, shot)
 
         # The run button, end to end: a second run of the same library, progress, new history row.
         page.goto(url)
